@@ -1,0 +1,274 @@
+"""Operations in the admin: list with state badges and progress, a read-only detail page with
+live progress and an error breakdown, Abort (one or many) behind a confirmation page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from guardian.admin import GuardedModelAdmin
+
+from importops.admin import permissions
+from importops.admin.progress import error_breakdown, progress
+from importops.models import ImportOperation
+from importops.services import operations
+from importops.states import IMPORTING, LOADING, STOPPABLE, State, Status
+
+BADGE_CLASSES = {
+    State.NEW: "new",
+    State.LOADING: "running",
+    State.READY: "ready",
+    State.IMPORTING: "running",
+    State.DONE: "done",
+    State.ERROR: "error",
+    State.CANCELED: "canceled",
+}
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(s.value, s.label) for s in State if s != State.NONE]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ImportOperation]) -> QuerySet[ImportOperation]:
+        value = self.value()
+        if not value:
+            return queryset
+        valid = {
+            State.NEW: [Status.NEW],
+            State.LOADING: list(LOADING),
+            State.READY: [Status.USER_SELECTION],
+            State.IMPORTING: list(IMPORTING),
+            State.CANCELED: [Status.CANCELLED],
+        }
+        if value == State.DONE:
+            return queryset.filter(status=Status.DONE)
+        if value == State.ERROR:
+            return queryset.filter(Q(status=Status.FAILED) | (Q(valid=False) & ~Q(status=Status.DONE)))
+        return queryset.filter(valid=True, status__in=valid.get(State(value), []))
+
+
+@admin.register(ImportOperation)
+class ImportOperationAdmin(GuardedModelAdmin):
+    list_display = [
+        "id",
+        "type",
+        "state_badge",
+        "status",
+        "valid",
+        "progress_bar",
+        "count_total",
+        "completed_count",
+        "error_count",
+        "user",
+        "ts",
+        "updated_at",
+        "run_duration",
+    ]
+    list_filter = [StateFilter, "type", "valid", ("user", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["user"]
+    search_fields = ["=id"]
+    ordering = ["-ts"]
+    show_full_result_count = False
+    actions = ["abort_selected"]
+    change_form_template = "admin/importops/importoperation/change_form.html"
+    fields = [
+        "id",
+        "type",
+        "importer_key",
+        "status",
+        "valid",
+        "user",
+        "ts",
+        "updated_at",
+        "started_at",
+        "finished_at",
+        "count_total",
+        "count_users",
+        "count_channels",
+        "count_messages",
+        "file_name",
+        "content_type",
+        "resumes",
+        "failure_reason",
+        "failure_traceback",
+    ]
+    readonly_fields = fields
+
+    class Media:
+        css = {"all": ["importops/admin.css"]}
+
+    # -- search by creator ---------------------------------------------------------------
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        from django.contrib.auth import get_user_model
+
+        return [*self.search_fields, f"user__{get_user_model().USERNAME_FIELD}"]
+
+    # -- permissions: global, or object permissions through guardian --------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportOperation]:
+        queryset = ImportOperation.objects.with_progress().select_related("user")
+        return permissions.visible_operations(request.user, queryset)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return permissions.sees_any_operation(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: ImportOperation | None = None) -> bool:
+        if obj is None:
+            return permissions.sees_any_operation(request.user)
+        return permissions.can(request.user, permissions.VIEW, obj) or permissions.can(
+            request.user, permissions.ABORT, obj
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ImportOperation | None = None) -> bool:
+        # Operations are read-only; the global change permission only opens guardian's
+        # "Object permissions" page (which asks with obj=None).
+        return obj is None and request.user.has_perm("importops.change_importoperation")
+
+    def has_abort_permission(self, request: HttpRequest, obj: ImportOperation | None = None) -> bool:
+        return permissions.can(request.user, permissions.ABORT, obj)
+
+    # -- list columns --------------------------------------------------------------------
+
+    @admin.display(description="state", ordering="status")
+    def state_badge(self, obj: ImportOperation) -> str:
+        state = obj.state
+        return format_html('<span class="importops-badge importops-{}">{}</span>', BADGE_CLASSES[state], state.label)
+
+    @admin.display(description="progress")
+    def progress_bar(self, obj: ImportOperation) -> str:
+        completed, failed = obj.progress()
+        total = obj.count_total
+        percent = min(100, round(100 * (completed + failed) / total)) if total else 0
+        return format_html(
+            '<span class="importops-bar" title="{} of {}"><span style="width: {}%"></span></span> {}%',
+            completed + failed,
+            total,
+            percent,
+            percent,
+        )
+
+    @admin.display(description="completed")
+    def completed_count(self, obj: ImportOperation) -> int:
+        return obj.progress()[0]
+
+    @admin.display(description="errors")
+    def error_count(self, obj: ImportOperation) -> int:
+        return obj.progress()[1]
+
+    @admin.display(description="duration")
+    def run_duration(self, obj: ImportOperation) -> str:
+        seconds = obj.duration()
+        if seconds is None:
+            return "—"
+        minutes, seconds = divmod(int(seconds), 60)
+        return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+
+    # -- detail page ---------------------------------------------------------------------
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        operation = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if operation is not None:
+            info = self.opts.app_label, self.opts.model_name
+            context.update(
+                progress=progress(operation),
+                progress_url=reverse(f"admin:{info[0]}_{info[1]}_progress", args=[operation.pk]),
+                abort_url=reverse(f"admin:{info[0]}_{info[1]}_abort", args=[operation.pk]),
+                can_abort=self.has_abort_permission(request, operation) and operation.status in STOPPABLE,
+                breakdown=error_breakdown(operation),
+                records_url=reverse(f"admin:{info[0]}_importrecord_changelist")
+                + f"?operation__id__exact={operation.pk}",
+            )
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def get_urls(self) -> list[Any]:
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/abort/",
+                self.admin_site.admin_view(self.abort_view),
+                name=f"{info[0]}_{info[1]}_abort",
+            ),
+            path(
+                "<path:object_id>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name=f"{info[0]}_{info[1]}_progress",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _operation_or_404(self, request: HttpRequest, object_id: str) -> ImportOperation:
+        operation = get_object_or_404(ImportOperation.objects.with_progress(), pk=object_id)
+        if not self.has_view_permission(request, operation):
+            raise PermissionDenied
+        return operation
+
+    def progress_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
+        """The JSON the detail page polls every ~2 s while the operation runs."""
+        operation = self._operation_or_404(request, object_id)
+        response = JsonResponse(progress(operation))
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def abort_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET: confirmation page. POST: abort, log, message, back to the detail page."""
+        operation = self._operation_or_404(request, object_id)
+        if not self.has_abort_permission(request, operation):
+            raise PermissionDenied
+        if request.method == "POST":
+            self._abort(request, [operation])
+            return HttpResponseRedirect(reverse("admin:importops_importoperation_change", args=[operation.pk]))
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET", "POST"])
+        return self._confirmation(request, [operation])
+
+    @admin.action(description="Abort selected import operations")
+    def abort_selected(self, request: HttpRequest, queryset: QuerySet[ImportOperation]) -> HttpResponse | None:
+        chosen = list(queryset)
+        if any(not self.has_abort_permission(request, operation) for operation in chosen):
+            raise PermissionDenied
+        if request.POST.get("confirmed") == "yes":
+            self._abort(request, chosen)
+            return None
+        return self._confirmation(request, chosen)
+
+    def _confirmation(self, request: HttpRequest, chosen: list[ImportOperation]) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Abort import operations?" if len(chosen) > 1 else "Abort import operation?",
+            "opts": self.opts,
+            "operations": chosen,
+            "stoppable": [op for op in chosen if op.status in STOPPABLE],
+            "finished": [op for op in chosen if op.status not in STOPPABLE],
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "single": len(chosen) == 1 and request.resolver_match.url_name.endswith("_abort"),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/importops/importoperation/abort_confirmation.html", context)
+
+    def _abort(self, request: HttpRequest, chosen: list[ImportOperation]) -> None:
+        aborted = [op for op in chosen if operations.operation_abort(operation=op, user=request.user)]
+        if aborted:
+            names = ", ".join(op.pk for op in aborted)
+            self.message_user(request, f"Aborted {len(aborted)} import operation(s): {names}.", messages.SUCCESS)
+        skipped = len(chosen) - len(aborted)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} operation(s) had already finished: left as they were.", messages.WARNING
+            )

@@ -1,0 +1,39 @@
+"""Who may see and abort which operation: global permissions, or object permissions
+(django-guardian) on that operation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from importops.models import ImportOperation
+from importops.services.permissions import guardian_enabled
+
+VIEW = "importops.view_importoperation"
+ABORT = "importops.abort_importoperation"
+
+
+def can(user: Any, perm: str, operation: ImportOperation | None = None) -> bool:
+    """``perm`` held globally, or on ``operation`` (object permission)."""
+    if user.has_perm(perm):
+        return True
+    return operation is not None and guardian_enabled() and user.has_perm(perm, operation)
+
+
+def visible_operations(user: Any, queryset: QuerySet[ImportOperation]) -> QuerySet[ImportOperation]:
+    """Everything for holders of the global view permission, else the operations the user
+    holds view or abort on."""
+    if user.has_perm(VIEW) or user.has_perm(ABORT):
+        return queryset
+    if not guardian_enabled():
+        return queryset.none()
+    from guardian.shortcuts import get_objects_for_user
+
+    return get_objects_for_user(user, [VIEW, ABORT], klass=queryset, any_perm=True, accept_global_perms=False)
+
+
+def sees_any_operation(user: Any) -> bool:
+    if not user.is_active or not user.is_staff:
+        return False
+    return visible_operations(user, ImportOperation.objects.all()).exists()

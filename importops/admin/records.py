@@ -1,0 +1,96 @@
+"""Staged records: read-only, filtered by operation, data type and errors; searchable by
+email, username and importId on their indexed columns; secrets never shown."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from importops.admin.paging import CappedPaginator
+from importops.admin.permissions import visible_operations
+from importops.models import ImportOperation, ImportRecord
+
+
+class HasErrorsFilter(admin.SimpleListFilter):
+    title = "has errors"
+    parameter_name = "failed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ImportRecord]) -> QuerySet[ImportRecord]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(failed=self.value() == "yes")
+        return queryset
+
+
+class OperationFilter(admin.SimpleListFilter):
+    """The operations the viewer may see (a filter on the indexed operation column)."""
+
+    title = "operation"
+    parameter_name = "operation__id__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        visible = visible_operations(request.user, ImportOperation.objects.order_by("-ts"))
+        return [(op.pk, f"{op.pk} ({op.type}, {op.ts:%Y-%m-%d %H:%M})") for op in visible[:20]]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ImportRecord]) -> QuerySet[ImportRecord]:
+        return queryset.filter(operation_id=self.value()) if self.value() else queryset
+
+
+@admin.register(ImportRecord)
+class ImportRecordAdmin(admin.ModelAdmin):
+    list_display = ["id", "operation_id", "data_type", "email", "username", "import_id", "error_codes", "skipped"]
+    list_filter = [OperationFilter, "data_type", HasErrorsFilter]
+    # "=" lookups: exact matches on the (operation, column) indexes. Values are stored
+    # case-folded, so the search term is folded the same way (see get_search_results).
+    search_fields = ["=email", "=username", "=import_id"]
+    paginator = CappedPaginator
+    show_full_result_count = False
+    list_per_page = 50
+    fields = ["id", "operation", "data_type", "shown_data", "shown_errors", "password_kind", "skipped", "lane"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportRecord]:
+        operations = visible_operations(request.user, ImportOperation.objects.all())
+        queryset = super().get_queryset(request).defer("secret")
+        if request.user.has_perm("importops.view_importoperation"):
+            return queryset
+        return queryset.filter(operation__in=operations)
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
+        return super().get_search_results(request, queryset, search_term.strip().lower())
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="errors")
+    def error_codes(self, obj: ImportRecord) -> str:
+        return ", ".join(entry.get("message", "") for entry in obj.errors or []) or "—"
+
+    @admin.display(description="data")
+    def shown_data(self, obj: ImportRecord) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, ensure_ascii=False, sort_keys=True))
+
+    @admin.display(description="errors")
+    def shown_errors(self, obj: ImportRecord) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.errors, indent=2, ensure_ascii=False))
+
+    @admin.display(description="password")
+    def password_kind(self, obj: ImportRecord) -> str:
+        """Whether a secret was given — never the secret itself."""
+        secret = ImportRecord.objects.filter(pk=obj.pk).values_list("secret", flat=True).first()
+        if not secret:
+            return "none (or removed after processing)"
+        return "Rocket.Chat bcrypt hash [redacted]" if "bcrypt" in secret else "plaintext password [redacted]"

@@ -1,0 +1,34 @@
+"""The X-User-Id / X-Auth-Token pair (SPEC section 2)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from importops.models import AuthToken
+from importops.models.token import token_digest
+
+
+class TokenHeaderAuthentication(BaseAuthentication):
+    """None without the headers; 401 when they are present but do not match a live token
+    of an active user (one header alone, wrong token, another user's id, expired, revoked)."""
+
+    def authenticate(self, request: Request) -> tuple[Any, AuthToken] | None:
+        user_id = request.META.get("HTTP_X_USER_ID")
+        raw = request.META.get("HTTP_X_AUTH_TOKEN")
+        if user_id is None and raw is None:
+            return None
+        if not user_id or not raw:
+            raise AuthenticationFailed()
+        token = AuthToken.objects.live().select_related("user").filter(digest=token_digest(raw)).first()
+        if token is None or not hmac.compare_digest(str(token.user_id), user_id) or not token.user.is_active:
+            raise AuthenticationFailed()
+        token.touch()
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return "X-Auth-Token"

@@ -1,0 +1,120 @@
+"""The base view every importops endpoint uses.
+
+Everything is set on the view, nothing is read from the host's ``REST_FRAMEWORK`` settings,
+so installing importops never changes how the host's own API behaves, and the host's
+settings never change importops' wire contract.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rest_framework import views
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+
+from importops.api import ratelimit
+from importops.api.authentication import TokenHeaderAuthentication
+from importops.api.errors import RateLimited, exception_handler
+from importops.api.permissions import RunImport
+from importops.conf import importops_settings
+from importops.errors import PayloadTooLarge
+
+
+class LimitedJSONParser(JSONParser):
+    """JSON that is never read past the configured limit (DRF ignores DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        limit = importops_settings.MAX_REQUEST_SIZE
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise PayloadTooLarge(limit)
+        if not raw.strip():
+            return {}
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError(f"JSON parse error - {exc}") from exc
+
+
+class AnyTypeJSONParser(LimitedJSONParser):
+    """Reads any body as JSON (curl's ``-d`` sends form-encoded by default)."""
+
+    media_type = "*/*"
+
+
+class PerUserRateLimit(BaseThrottle):
+    """No limit for holders of run-import (as Rocket.Chat exempts admins); RATE_LIMIT
+    requests per RATE_LIMIT_WINDOW seconds for everybody else."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not user.is_authenticated or user.has_perm(RunImport.perm):
+            return True
+        window = ratelimit.hit(
+            f"user:{user.pk}", limit=importops_settings.RATE_LIMIT, window=importops_settings.RATE_LIMIT_WINDOW
+        )
+        if window.exceeded:
+            raise RateLimited(window)
+        request._importops_rate_window = window  # type: ignore[attr-defined]
+        return True
+
+
+class APIView(views.APIView):
+    authentication_classes = [TokenHeaderAuthentication]
+    permission_classes = [IsAuthenticated, RunImport]
+    throttle_classes = [PerUserRateLimit]
+    parser_classes = [LimitedJSONParser, AnyTypeJSONParser]
+    renderer_classes = [JSONRenderer]
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Body size is the first check of all (SPEC section 1), before authentication.
+        limit = importops_settings.MAX_REQUEST_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            raise PayloadTooLarge(limit)
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        window = getattr(request, "_importops_rate_window", None)
+        if window is not None:
+            for name, value in window.headers().items():
+                response[name] = value
+        return response
+
+    def body(self, request: Request) -> Any:
+        """The parsed JSON body (``{}`` when empty)."""
+        return request.data
+
+
+def ok(body: dict[str, Any] | None = None) -> Response:
+    """Success envelope for an object: the object with ``"success": true`` added."""
+    return Response({**(body or {}), "success": True})
+
+
+class NotFoundView(APIView):
+    """Any unknown path under /api/v1/: a JSON 404, never an HTML page."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    throttle_classes: list[Any] = []
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        self.args, self.kwargs, self.request = args, kwargs, self.initialize_request(request, *args, **kwargs)
+        self.headers = self.default_response_headers
+        response = Response({"success": False, "error": f"Unknown path: {request.path}"}, status=404)
+        return self.finalize_response(self.request, response, *args, **kwargs)

@@ -1,0 +1,53 @@
+"""JSON shapes of SPEC sections 2 and 4."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from importops.api.timestamps import timestamp
+from importops.models import ImportOperation
+
+
+def operation_json(operation: ImportOperation) -> dict[str, Any]:
+    """The operation object (SPEC section 4); ``count`` only once it had data."""
+    completed, failed = operation.progress()
+    body: dict[str, Any] = {
+        "_id": operation.pk,
+        "type": operation.type,
+        "importerKey": operation.importer_key,
+        "ts": timestamp(operation.ts),
+        "status": operation.status,
+        "valid": operation.valid,
+        "user": str(operation.user_id) if operation.user_id is not None else None,
+        "_updatedAt": timestamp(operation.last_change),
+    }
+    if operation.has_count or completed or failed:
+        body["count"] = {
+            "total": operation.count_total,
+            "completed": completed,
+            "error": failed,
+            "users": operation.count_users,
+            "channels": operation.count_channels,
+            "messages": operation.count_messages,
+        }
+    if operation.file_name:
+        body["file"] = operation.file_name
+        body["contentType"] = operation.content_type
+    if operation.failure_reason:
+        body["failureReason"] = operation.failure_reason
+    return body
+
+
+def me_json(user: Any) -> dict[str, Any]:
+    """The /me object. Never a password or token field."""
+    email = getattr(user, user.get_email_field_name(), "") or ""
+    name = user.get_full_name() if hasattr(user, "get_full_name") else getattr(user, "name", "")
+    groups = list(user.groups.order_by("name").values_list("name", flat=True)) if hasattr(user, "groups") else []
+    return {
+        "_id": str(user.pk),
+        "username": getattr(user, "username", None) or user.get_username(),
+        "name": name or "",
+        "emails": [{"address": email, "verified": False}] if email else [],
+        "active": user.is_active,
+        "roles": groups,
+    }

@@ -1,0 +1,128 @@
+"""login, logout, me (SPEC section 2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.hashers import make_password
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from importops.api import ratelimit
+from importops.api.base import APIView, LimitedJSONParser, ok
+from importops.api.errors import LoginFailed, RateLimited
+from importops.api.serializers import me_json
+from importops.conf import importops_settings
+from importops.models import AuthToken
+from importops.models.token import TokenKind, token_digest
+
+
+def _identifier(data: Any) -> tuple[str, str] | None:
+    """(kind, value) from any login body variant: ("username"|"email"|"user", value)."""
+    user = data.get("user")
+    if isinstance(user, dict):
+        for kind in ("username", "email"):
+            if isinstance(user.get(kind), str):
+                return kind, user[kind]
+        return None
+    if isinstance(user, str):
+        return ("email" if "@" in user else "username"), user
+    for kind in ("username", "email"):
+        if isinstance(data.get(kind), str):
+            return kind, data[kind]
+    return None
+
+
+def _find_user(kind: str, value: str) -> Any:
+    model = get_user_model()
+    manager = model._default_manager
+    if kind == "email":
+        matches = list(manager.filter(**{f"{model.get_email_field_name()}__iexact": value})[:2])
+        return matches[0] if len(matches) == 1 else None
+    return manager.filter(**{model.USERNAME_FIELD: value}).first()
+
+
+class LoginView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    throttle_classes: list[Any] = []
+    parser_classes = [LimitedJSONParser, FormParser, MultiPartParser]
+
+    def post(self, request: Request) -> Response:
+        data = request.data
+        if not hasattr(data, "get"):
+            raise LoginFailed()
+        resume = data.get("resume")
+        if isinstance(resume, str) and resume:
+            return self._resume(request, resume)
+        identifier = _identifier(data)
+        password = data.get("password")
+        address = ratelimit.client_address(request)
+        pair = f"login:{(identifier or ('', ''))[1].lower()}:{address}"
+        self._refuse_if_blocked(pair, address)
+        user = None
+        if identifier and isinstance(password, str):
+            candidate = _find_user(*identifier)
+            if candidate is None:
+                make_password(password)  # as long as a real check: no timing oracle
+            else:
+                credentials = {get_user_model().USERNAME_FIELD: candidate.get_username(), "password": password}
+                user = authenticate(request._request, **credentials)
+        if user is None or not user.is_active:
+            self._count_failure(pair, address)
+            raise LoginFailed()
+        ratelimit.reset(pair)
+        _, raw = AuthToken.objects.issue(user=user, kind=TokenKind.LOGIN, name="login")
+        return self._success(user, raw)
+
+    def _resume(self, request: Request, raw: str) -> Response:
+        address = ratelimit.client_address(request)
+        pair = f"login:resume:{address}"
+        self._refuse_if_blocked(pair, address)
+        token = AuthToken.objects.live().select_related("user").filter(digest=token_digest(raw)).first()
+        if token is None or not token.user.is_active:
+            self._count_failure(pair, address)
+            raise LoginFailed()
+        token.touch()
+        return self._success(token.user, raw)
+
+    @staticmethod
+    def _refuse_if_blocked(pair: str, address: str) -> None:
+        for name, limit in (
+            (pair, importops_settings.LOGIN_MAX_FAILURES_PER_USER),
+            (f"login-address:{address}", importops_settings.LOGIN_MAX_FAILURES_PER_ADDRESS),
+        ):
+            window = ratelimit.peek(name, limit=limit)
+            if window.count >= limit:
+                raise RateLimited(window)
+
+    @staticmethod
+    def _count_failure(pair: str, address: str) -> None:
+        window = importops_settings.LOGIN_FAILURE_WINDOW
+        ratelimit.hit(pair, limit=importops_settings.LOGIN_MAX_FAILURES_PER_USER, window=window)
+        ratelimit.hit(
+            f"login-address:{address}", limit=importops_settings.LOGIN_MAX_FAILURES_PER_ADDRESS, window=window
+        )
+
+    @staticmethod
+    def _success(user: Any, raw: str) -> Response:
+        data = {"userId": str(user.pk), "authToken": raw, "me": me_json(user)}
+        return Response({"status": "success", "success": True, "data": data})
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: Request) -> Response:
+        request.auth.revoke()
+        return Response({"status": "success", "success": True, "data": {"message": "You've been logged out!"}})
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        return ok(me_json(request.user))

@@ -1,0 +1,112 @@
+"""Bulk user import and operation endpoints (SPEC section 5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.functions import Coalesce, Greatest
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from importops.api.base import APIView, ok
+from importops.api.permissions import ViewImportOperations
+from importops.api.serializers import operation_json
+from importops.api.validation import Invalid, boolean, clean_object, number, obj, one_of, string, strings
+from importops.importers import registry
+from importops.models import ImportOperation
+from importops.services import operations, preview, running, staging
+from importops.states import State
+
+USER_FIELDS = {
+    "emails": strings,
+    "importIds": strings,
+    "username": string,
+    "name": string,
+    "utcOffset": number,
+    "avatarUrl": string,
+    "deleted": boolean,
+    "statusText": string,
+    "roles": strings,
+    "type": one_of("user", "bot"),
+    "bio": string,
+    "password": string,
+    "customFields": obj,
+    "services": obj,
+}
+
+
+def validate_users(body: Any) -> list[dict[str, Any]]:
+    """``{"users": [...]}`` strictly; unknown per-user keys dropped, any other top-level key refused."""
+    problems: list[str] = []
+    cleaned = clean_object(
+        body,
+        {"users": lambda v: None if isinstance(v, list) else "must be an array"},
+        required=("users",),
+        problems=problems,
+    )
+    users = []
+    for index, user in enumerate(cleaned.get("users", [])):
+        users.append(clean_object(user, USER_FIELDS, path=f"users[{index}]", unknown="drop", problems=problems))
+    if problems:
+        raise Invalid(problems)
+    return users
+
+
+class NewView(APIView):
+    def post(self, request: Request) -> Response:
+        operation = operations.operation_create(
+            user=request.user, importer_key=registry.API.key, importer_name=registry.API.name
+        )
+        return ok({"operation": operation_json(operation)})
+
+
+class StatusView(APIView):
+    def get(self, request: Request) -> Response:
+        operation = operations.operation_latest()
+        if operation is None:
+            return ok({"state": State.NONE.value})
+        return ok({"state": operation.state.value, "operation": operation_json(operation)})
+
+
+class AddUsersView(APIView):
+    def post(self, request: Request) -> Response:
+        users = validate_users(self.body(request))
+        staging.users_add(user=request.user, users=users)
+        return ok()
+
+
+class PreviewView(APIView):
+    def post(self, request: Request) -> Response:
+        return ok(preview.users_preview())
+
+
+class RunView(APIView):
+    def post(self, request: Request) -> Response:
+        running.run_start(user=request.user)
+        return ok()
+
+
+class ClearView(APIView):
+    def post(self, request: Request) -> Response:
+        operations.operations_clear(user=request.user)
+        return ok()
+
+
+class CurrentOperationView(APIView):
+    def get(self, request: Request) -> Response:
+        operation = operations.operation_latest()
+        return ok({"operation": operation_json(operation)} if operation else {})
+
+
+class LatestOperationsView(APIView):
+    permission_classes = [ViewImportOperations]
+
+    def get(self, request: Request) -> Response:
+        changed = Greatest("updated_at", Coalesce("progressed_at", "updated_at"))
+        latest = ImportOperation.objects.with_progress().order_by(changed.desc(), "-ts")[:20]
+        return Response([operation_json(operation) for operation in latest])
+
+
+class ImportersListView(APIView):
+    def get(self, request: Request) -> Response:
+        return Response([{"key": i.key, "name": i.name} for i in registry.listed()])

@@ -1,0 +1,69 @@
+"""System checks (ids importops.E00x / W00x)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+from importops.conf import importops_settings
+
+
+@checks.register()
+def check_task_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Imports must run in a worker: the Immediate backend would run them inside the web
+    request, the Dummy backend never."""
+    from importops.compat import DummyBackend, ImmediateBackend, task_backends
+
+    alias = importops_settings.TASK_BACKEND
+    try:
+        backend = task_backends[alias]
+    except Exception as exc:  # noqa: BLE001  (any misconfiguration is reported, not raised)
+        return [checks.Error(f"Task backend {alias!r} is not usable: {exc}", id="importops.E001")]
+    if isinstance(backend, ImmediateBackend | DummyBackend):
+        return [
+            checks.Error(
+                f"The task backend {alias!r} ({type(backend).__name__}) cannot run imports in a worker.",
+                hint='Use a worker-backed backend, e.g. TASKS = {"default": {"BACKEND": '
+                '"django_tasks_db.DatabaseBackend"}}. Tests may silence importops.E001.',
+                id="importops.E001",
+            )
+        ]
+    return []
+
+
+@checks.register()
+def check_bcrypt_hasher(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Rocket.Chat bcrypt hashes are stored as bcrypt_sha256$...: the hasher must be listed."""
+    hashers = getattr(settings, "PASSWORD_HASHERS", [])
+    if not any(h.endswith("BCryptSHA256PasswordHasher") for h in hashers):
+        return [
+            checks.Warning(
+                "Users imported with a Rocket.Chat bcrypt hash will not be able to log in: "
+                "BCryptSHA256PasswordHasher is not in PASSWORD_HASHERS.",
+                hint='Add "django.contrib.auth.hashers.BCryptSHA256PasswordHasher" to PASSWORD_HASHERS '
+                "(after your preferred hasher) and install the bcrypt package.",
+                id="importops.W001",
+            )
+        ]
+    try:
+        import bcrypt  # noqa: F401
+    except ImportError:
+        return [checks.Warning("The bcrypt package is not installed.", hint="pip install bcrypt", id="importops.W002")]
+    return []
+
+
+@checks.register(checks.Tags.security, deploy=False)
+def check_local_downloads(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Downloading from local addresses is for development only."""
+    if importops_settings.DOWNLOAD_ALLOW_LOCAL_ADDRESSES and not settings.DEBUG:
+        return [
+            checks.Error(
+                'IMPORTOPS["DOWNLOAD_ALLOW_LOCAL_ADDRESSES"] is on while DEBUG is off: '
+                "downloadPublicImportFile could reach internal services.",
+                hint="Turn it off in production.",
+                id="importops.E002",
+            )
+        ]
+    return []

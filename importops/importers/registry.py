@@ -1,0 +1,43 @@
+"""The importers an operation can name by ``importerKey``.
+
+A host project registers its own with ``registry.register(Importer(...))`` in its
+``AppConfig.ready()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Importer:
+    key: str
+    name: str
+    listed: bool = True
+    #: For file importers: ``parse(path_or_file, *, file_name) -> iterator of user dicts``
+    #: (plus counts of channels/messages). None for the API importer.
+    parser: Callable[..., Any] | None = None
+    #: File name extensions the importer accepts, for the admin's upload form.
+    extensions: tuple[str, ...] = ()
+
+
+API = Importer(key="api", name="api", listed=False)
+
+_importers: dict[str, Importer] = {}
+
+
+def register(importer: Importer) -> None:
+    _importers[importer.key] = importer
+
+
+def get(key: str) -> Importer | None:
+    return _importers.get(key)
+
+
+def listed() -> Iterator[Importer]:
+    return (importer for importer in _importers.values() if importer.listed)
+
+
+register(API)

@@ -1,0 +1,63 @@
+"""The worker entry point: the task backend's worker loop, plus crash recovery.
+
+Runs ``django-tasks-db``'s ``db_worker`` (every option of it is accepted) and, next to it, the
+recovery sweep: once at start and then every ``LEASE_SECONDS / 2`` seconds, so a run whose
+worker was killed resumes as soon as any worker runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.db import close_old_connections, connection
+
+from importops.conf import importops_settings
+from importops.services import recovery
+
+try:
+    from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
+except ImportError as exc:  # pragma: no cover - django-tasks-db is a dependency
+    raise ImportError("importops_worker needs django-tasks-db") from exc
+
+logger = logging.getLogger("importops")
+
+
+def sweep_once() -> None:
+    try:
+        recovery.sweep()
+    except Exception:  # noqa: BLE001 - keep sweeping; the next round retries
+        logger.exception("recovery sweep failed")
+    finally:
+        close_old_connections()
+        connection.close()
+
+
+def sweep_forever(stop: threading.Event) -> None:
+    interval = max(1.0, importops_settings.LEASE_SECONDS / 2)
+    while not stop.wait(interval):
+        sweep_once()
+
+
+class Command(DbWorkerCommand):
+    help = (
+        "Run import tasks: django-tasks-db's worker loop (same options as db_worker) plus the "
+        "importops recovery sweep at start and every LEASE_SECONDS/2 seconds. "
+        "This is the command to run in production, one or more per machine."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        sweep_once()
+        stop = threading.Event()
+        thread = threading.Thread(target=sweep_forever, args=(stop,), name="importops-sweep", daemon=True)
+        thread.start()
+        try:
+            super().handle(*args, **options)
+        finally:
+            stop.set()
+
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        # The backend importops enqueues to; no reloader (it would kill a running batch).
+        parser.set_defaults(backend_name=importops_settings.TASK_BACKEND, reload=False)

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Max, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from importops.states import IMPORTING, LOADING, State, Status, state_for
+
+
+def new_object_id() -> str:
+    """24 lowercase hex characters, like a MongoDB ObjectId."""
+    return secrets.token_hex(12)
+
+
+class ImportOperationQuerySet(models.QuerySet["ImportOperation"]):
+    def latest_first(self) -> ImportOperationQuerySet:
+        return self.order_by("-ts")
+
+    def valid(self) -> ImportOperationQuerySet:
+        return self.filter(valid=True)
+
+    def running(self) -> ImportOperationQuerySet:
+        return self.filter(status__in=IMPORTING | LOADING)
+
+    def importing(self) -> ImportOperationQuerySet:
+        return self.filter(status__in=IMPORTING, valid=True)
+
+    def with_progress(self) -> ImportOperationQuerySet:
+        """Annotate ``completed`` and ``failed`` (sums of the per-lane counters) and
+        ``progressed_at`` (the last batch commit)."""
+        return self.annotate(
+            completed=Coalesce(Sum("lanes__completed"), 0),
+            failed=Coalesce(Sum("lanes__error"), 0),
+            progressed_at=Max("lanes__updated_at"),
+        )
+
+    def latest_operation(self) -> ImportOperation | None:
+        return self.with_progress().latest_first().first()
+
+
+class ImportOperation(models.Model):
+    """One import: the unit the API and the admin speak of."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_object_id, editable=False)
+    type = models.CharField("importer", max_length=64)
+    importer_key = models.CharField(max_length=64)
+    ts = models.DateTimeField("created", db_index=True)
+    status = models.CharField(max_length=40, choices=Status.choices, default=Status.NEW)
+    valid = models.BooleanField(default=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="creator",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField("updated", default=timezone.now, db_index=True)
+    count_total = models.PositiveIntegerField(default=0)
+    count_users = models.PositiveIntegerField(default=0)
+    count_channels = models.PositiveIntegerField(default=0)
+    count_messages = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=255, blank=True)
+    file = models.CharField("stored file", max_length=500, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    resumes = models.PositiveSmallIntegerField(default=0)
+    failure_reason = models.TextField(blank=True)
+    failure_traceback = models.TextField(blank=True)
+
+    objects = ImportOperationQuerySet.as_manager()
+
+    # Set by ImportOperationQuerySet.with_progress(); computed on demand otherwise.
+    completed: int
+    failed: int
+    progressed_at: datetime | None
+
+    class Meta:
+        verbose_name = "import operation"
+        ordering = ["-ts"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["valid"],
+                condition=Q(valid=True),
+                name="importops_single_valid_operation",
+            )
+        ]
+        permissions = [
+            ("run_import", "Can run imports (Rocket.Chat run-import)"),
+            ("abort_importoperation", "Can abort import operation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} import {self.id}"
+
+    @property
+    def state(self) -> State:
+        return state_for(self.status, self.valid)
+
+    @property
+    def has_count(self) -> bool:
+        return bool(self.count_total or self.count_users or self.count_channels or self.count_messages)
+
+    def progress(self) -> tuple[int, int]:
+        """(completed, error) — from the annotation when present, else summed now."""
+        if "completed" not in self.__dict__:
+            sums = self.lanes.aggregate(
+                c=Coalesce(Sum("completed"), 0), e=Coalesce(Sum("error"), 0), at=Max("updated_at")
+            )
+            self.completed, self.failed, self.progressed_at = sums["c"], sums["e"], sums["at"]
+        return self.completed, self.failed
+
+    @property
+    def last_change(self) -> datetime:
+        """``_updatedAt``: the operation row's last change or its last committed batch."""
+        self.progress()
+        if self.progressed_at and self.progressed_at > self.updated_at:
+            return self.progressed_at
+        return self.updated_at
+
+    def duration(self, now: datetime | None = None) -> float | None:
+        """Seconds the run took (or has taken so far)."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or now or timezone.now()
+        return max((end - self.started_at).total_seconds(), 0.0)

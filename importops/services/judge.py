@@ -1,0 +1,195 @@
+"""Every check a run makes on a batch of staged users: one query per kind of check.
+
+Shared by the run (inside the batch transaction) and by ``import.preview`` (which writes
+nothing). The duplicate rule is decided by staging order alone — a user is a duplicate
+when an earlier staged user of the same operation (lower record id) has the same email,
+username or importId — so the verdict does not depend on how batches are split between
+workers or in which order they commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from importops.models import ImportedIdentity, ImportRecord
+from importops.models.record import DataType
+from importops.users import (
+    ALREADY_IMPORTED,
+    DUPLICATE,
+    EMAIL_IN_USE,
+    USERNAME_IN_USE,
+    StagedUser,
+    UserAdapter,
+    error_entry,
+)
+
+Key = tuple[str, str]
+KEY_FIELDS = {"e": "emails", "u": "username", "i": "importIds"}
+
+
+@dataclass
+class Verdict:
+    user: StagedUser
+    username: str | None = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class JudgeState:
+    """What one judged batch tells the next (used by the preview, which judges in chunks)."""
+
+    claimed_usernames: set[str] = field(default_factory=set)
+
+
+def _keys(record: ImportRecord, user: StagedUser) -> list[Key]:
+    keys: list[Key] = []
+    if record.email:
+        keys.append(("e", record.email))
+    if record.username:
+        keys.append(("u", record.username))
+    keys.extend(("i", key) for key in dict.fromkeys(user.import_keys))
+    return keys
+
+
+def judge(
+    *,
+    operation_id: str,
+    records: Sequence[ImportRecord],
+    adapter: UserAdapter,
+    state: JudgeState | None = None,
+) -> list[Verdict]:
+    """A verdict per record (in id order): the username to create it with, or an error entry."""
+    state = state or JudgeState()
+    records = sorted(records, key=lambda r: r.pk)
+    users = [adapter.read(r.pk, r.data, r.secret) for r in records]
+    verdicts = [Verdict(user=u, error=adapter.check(u)) for u in users]
+    keys = [_keys(r, u) for r, u in zip(records, users, strict=True)]
+
+    first_seen = _earlier_staged(operation_id, records, keys)
+    identities = _identities({k for ks in keys for kind, k in ks if kind == "i"})
+    derived = {
+        v.user.record_id: adapter.derive_usernames(v.user.email)
+        for v in verdicts
+        if v.error is None and not v.user.username and adapter.needs_username
+    }
+    derived_names = {name.lower() for names in derived.values() for name in names}
+    taken_emails = adapter.taken_emails(u.email for u in users if u.email)
+    taken_usernames = adapter.taken_usernames([u.username for u in users if u.username] + list(derived_names))
+    ours = _users_of_operation(operation_id, {*taken_emails.values(), *taken_usernames.values()})
+    staged_usernames = _staged_usernames(operation_id, derived_names)
+
+    for record, verdict, record_keys in zip(records, verdicts, keys, strict=True):
+        user = verdict.user
+        if verdict.error is None:
+            verdict.error = _duplicate(record.pk, record_keys, first_seen) or _taken(
+                user, record_keys, operation_id, identities, taken_emails, taken_usernames, ours
+            )
+        for key in record_keys:
+            first_seen.setdefault(key, record.pk)
+        if verdict.error is not None:
+            continue
+        if user.username or not adapter.needs_username:
+            verdict.username = user.username or None
+        else:
+            free = [
+                name
+                for name in derived[user.record_id]
+                if name.lower() not in taken_usernames
+                and name.lower() not in staged_usernames
+                and name.lower() not in state.claimed_usernames
+            ]
+            if not free:
+                verdict.error = error_entry(USERNAME_IN_USE, "username", derived[user.record_id][0])
+                continue
+            verdict.username = free[0]
+        if verdict.username:
+            state.claimed_usernames.add(verdict.username.lower())
+    return verdicts
+
+
+def _earlier_staged(operation_id: str, records: Sequence[ImportRecord], keys: list[list[Key]]) -> dict[Key, int]:
+    """{key: smallest record id} over staged users of the operation outside this batch."""
+    wanted: dict[str, set[str]] = {"e": set(), "u": set(), "i": set()}
+    for record_keys in keys:
+        for kind, value in record_keys:
+            wanted[kind].add(value)
+    if not records or not any(wanted.values()):
+        return {}
+    batch_ids = [r.pk for r in records]
+    rows = (
+        ImportRecord.objects.filter(
+            operation_id=operation_id, data_type=DataType.USER, skipped=False, id__lt=max(batch_ids)
+        )
+        .exclude(id__in=batch_ids)
+        .filter(Q(email__in=wanted["e"]) | Q(username__in=wanted["u"]) | Q(import_id__in=wanted["i"]))
+        .values_list("id", "email", "username", "import_id")
+    )
+    first: dict[Key, int] = {}
+    for pk, email, username, import_id in rows:
+        for kind, value in (("e", email), ("u", username), ("i", import_id)):
+            if value and value in wanted[kind] and pk < first.get((kind, value), pk + 1):
+                first[(kind, value)] = pk
+    return first
+
+
+def _identities(import_keys: set[str]) -> dict[str, str | None]:
+    """{case-folded importId: operation id} for importIds that already belong to a user."""
+    if not import_keys:
+        return {}
+    rows = (
+        ImportedIdentity.objects.annotate(key=Lower("import_id"))
+        .filter(key__in=import_keys)
+        .values_list("key", "operation_id")
+    )
+    return dict(rows)
+
+
+def _users_of_operation(operation_id: str, user_ids: set[Any]) -> set[Any]:
+    """Which of these users this operation created (a clash with them is a duplicate)."""
+    if not user_ids:
+        return set()
+    rows = ImportedIdentity.objects.filter(operation_id=operation_id, user_id__in=user_ids)
+    return set(rows.values_list("user_id", flat=True))
+
+
+def _staged_usernames(operation_id: str, names: set[str]) -> set[str]:
+    """Derived usernames some staged user of the operation asks for by name: not free."""
+    if not names:
+        return set()
+    rows = ImportRecord.objects.filter(operation_id=operation_id, skipped=False, username__in=names)
+    return set(rows.values_list("username", flat=True))
+
+
+def _duplicate(pk: int, keys: list[Key], first_seen: dict[Key, int]) -> dict[str, Any] | None:
+    for kind, value in keys:
+        if first_seen.get((kind, value), pk) < pk:
+            return error_entry(DUPLICATE, KEY_FIELDS[kind], value)
+    return None
+
+
+def _taken(
+    user: StagedUser,
+    keys: list[Key],
+    operation_id: str,
+    identities: dict[str, str | None],
+    taken_emails: dict[str, Any],
+    taken_usernames: dict[str, Any],
+    ours: set[Any],
+) -> dict[str, Any] | None:
+    for kind, value in keys:
+        if kind == "i" and value in identities:
+            code = DUPLICATE if identities[value] == operation_id else ALREADY_IMPORTED
+            original = next((i for i in user.import_ids if i.lower() == value), value)
+            return error_entry(code, "importIds", original)
+    if user.email and user.email.lower() in taken_emails:
+        code = DUPLICATE if taken_emails[user.email.lower()] in ours else EMAIL_IN_USE
+        return error_entry(code, "emails", user.email)
+    if user.username and user.username.lower() in taken_usernames:
+        code = DUPLICATE if taken_usernames[user.username.lower()] in ours else USERNAME_IN_USE
+        return error_entry(code, "username", user.username)
+    return None

@@ -1,0 +1,72 @@
+"""Crash recovery (DESIGN: "Recovery").
+
+A run whose every lease has expired (its workers died or were killed) is resumed: drain
+tasks are queued again and take over the expired lanes, starting with the records those
+lanes had claimed. After ``MAX_RESUMES`` resumes the run fails with a reason instead.
+
+``sweep`` runs at the start of every drain task, at start and periodically in
+``manage.py importops_worker``, and as ``manage.py importops_recover`` (for cron). It never
+depends on the task backend noticing a dead task: a SIGKILLed task stays "running" there.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from importops.conf import importops_settings
+from importops.models import ImportLane, ImportOperation
+
+logger = logging.getLogger("importops")
+
+
+def sweep() -> list[str]:
+    """Resume (or fail) every run that no live worker holds. Returns the ids acted on."""
+    from importops.services import running
+
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=importops_settings.LEASE_SECONDS)
+    acted = []
+    for operation in ImportOperation.objects.importing():
+        lanes = list(ImportLane.objects.filter(operation=operation))
+        if any(lane.holder and lane.lease_expires_at and lane.lease_expires_at > now for lane in lanes):
+            continue  # somebody is working on it
+        unfinished = [lane for lane in lanes if not lane.finished]
+        if not unfinished:
+            running.run_finish_if_complete(operation_id=operation.pk)
+            continue
+        if any(not lane.holder and lane.updated_at > stale_before for lane in unfinished):
+            continue  # queued recently: its tasks may not have started yet
+        if _resume(operation, len(unfinished), now):
+            acted.append(operation.pk)
+    return acted
+
+
+def _resume(operation: ImportOperation, lanes: int, now: timezone.datetime) -> bool:
+    from importops.services import running
+
+    limit = importops_settings.MAX_RESUMES
+    if operation.resumes >= limit:
+        reason = (
+            f"The import stopped {operation.resumes + 1} times without finishing: its worker process "
+            f"died or was killed each time (no lease renewed for {importops_settings.LEASE_SECONDS} s). "
+            "Check the worker's logs and memory limits, then start a new import; users created so far "
+            "are kept and will be reported as already imported."
+        )
+        return running.run_fail(operation_id=operation.pk, reason=reason)
+    with transaction.atomic():
+        resumed = (
+            ImportOperation.objects.importing()
+            .filter(pk=operation.pk, resumes=operation.resumes)
+            .update(resumes=F("resumes") + 1, updated_at=now)
+        )
+        if not resumed:
+            return False  # another sweep got there first
+        ImportLane.objects.filter(operation=operation, finished=False, holder="").update(updated_at=now)
+        running.enqueue_drains(operation_id=operation.pk, count=lanes)
+    logger.warning("resumed run id=%s (resume %s of %s)", operation.pk, operation.resumes + 1, limit)
+    return True

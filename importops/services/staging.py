@@ -1,0 +1,129 @@
+"""The staging area: how users (from the API or a parsed file) become staged records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from importops import errors
+from importops.conf import importops_settings
+from importops.models import ImportOperation, ImportRecord
+from importops.models.record import DataType
+from importops.services.audit import CHANGE, audit
+from importops.states import State, Status
+
+#: Per-user keys kept in a record's data; secrets (password, services) never go there.
+DATA_KEYS = frozenset(
+    {
+        "emails",
+        "importIds",
+        "username",
+        "name",
+        "utcOffset",
+        "avatarUrl",
+        "deleted",
+        "statusText",
+        "roles",
+        "type",
+        "bio",
+        "customFields",
+    }
+)
+STAGE_BATCH = 2000
+
+
+def _first(values: Any) -> str:
+    for value in values or []:
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def record_for(operation_id: str, user: dict[str, Any], default_roles: list[str]) -> ImportRecord:
+    """One staged record; secrets go to ``secret``, searchable keys to indexed columns."""
+    data = {key: value for key, value in user.items() if key in DATA_KEYS and value is not None}
+    roles = list(dict.fromkeys([*(user.get("roles") or []), *default_roles]))
+    if roles:
+        data["roles"] = roles
+    secret = {}
+    if user.get("password"):
+        secret["password"] = user["password"]
+    bcrypt = ((user.get("services") or {}).get("password") or {}).get("bcrypt")
+    if bcrypt is not None:
+        secret["bcrypt"] = bcrypt if isinstance(bcrypt, str) else ""
+    return ImportRecord(
+        operation_id=operation_id,
+        data_type=DataType.USER,
+        data=data,
+        secret=secret or None,
+        email=_first(data.get("emails")).lower()[:254],
+        username=(data.get("username") or "").strip().lower()[:255],
+        import_id=_first(data.get("importIds")).lower()[:255],
+    )
+
+
+def users_stage(*, operation_id: str, users: Iterable[dict[str, Any]]) -> int:
+    """Stage users in bulk and grow the operation's counts. No state checks: callers decide."""
+    default_roles = list(importops_settings.DEFAULT_ROLES)
+    batch: list[ImportRecord] = []
+    staged = 0
+    for user in users:
+        batch.append(record_for(operation_id, user, default_roles))
+        if len(batch) >= STAGE_BATCH:
+            staged += _flush(batch)
+    staged += _flush(batch)
+    if staged:
+        ImportOperation.objects.filter(pk=operation_id).update(
+            count_total=F("count_total") + staged, count_users=F("count_users") + staged, updated_at=timezone.now()
+        )
+    return staged
+
+
+def _flush(batch: list[ImportRecord]) -> int:
+    ImportRecord.objects.bulk_create(batch)
+    count = len(batch)
+    batch.clear()
+    return count
+
+
+def importable_roles() -> set[str]:
+    return set(importops_settings.IMPORTABLE_ROLES) | set(importops_settings.DEFAULT_ROLES)
+
+
+def users_add(*, user: Any, users: list[dict[str, Any]]) -> None:
+    """``import.addUsers``: the rules of SPEC section 5, in order; all-or-nothing."""
+    if not users:
+        return
+    operation = ImportOperation.objects.latest_first().first()
+    _check_can_receive(operation)
+    if any(not _first(u.get("emails")) or not _first(u.get("importIds")) for u in users):
+        raise errors.MissingRequiredData()
+    allowed = importable_roles()
+    if any(role not in allowed for u in users for role in u.get("roles") or []):
+        raise errors.InvalidRoles()
+    assert operation is not None
+    with transaction.atomic():
+        # Conditional on the state, and it locks the row: a concurrent import.new or
+        # import.run waits for this call, and this call fails if one of them won.
+        accepted = ImportOperation.objects.filter(
+            pk=operation.pk, valid=True, status__in=[Status.NEW, Status.USER_SELECTION]
+        ).update(status=Status.USER_SELECTION, updated_at=timezone.now())
+        if not accepted:
+            _check_can_receive(ImportOperation.objects.filter(pk=operation.pk).first())
+            raise errors.OperationNotInitialized()
+        count = users_stage(operation_id=operation.pk, users=users)
+        audit(user=user, obj=operation, action=CHANGE, message=f"Added {count} users")
+
+
+def _check_can_receive(operation: ImportOperation | None) -> None:
+    if operation is None or not operation.valid:
+        raise errors.OperationNotInitialized()
+    state = operation.state
+    if state in (State.LOADING, State.IMPORTING):
+        raise errors.OperationCannotReceiveData()
+    if state in (State.DONE, State.ERROR, State.CANCELED):
+        raise errors.OperationFinished()

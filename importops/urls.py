@@ -1,0 +1,27 @@
+"""importops URLs. Mount at the site root: ``path("", include("importops.urls"))``; the API
+lives under ``/api/v1/`` as Rocket.Chat clients expect."""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+
+from importops.api.base import NotFoundView
+from importops.api.views import auth, imports
+
+app_name = "importops"
+
+urlpatterns = [
+    path("api/v1/login", auth.LoginView.as_view(), name="login"),
+    path("api/v1/logout", auth.LogoutView.as_view(), name="logout"),
+    path("api/v1/me", auth.MeView.as_view(), name="me"),
+    path("api/v1/import.new", imports.NewView.as_view(), name="import-new"),
+    path("api/v1/import.status", imports.StatusView.as_view(), name="import-status"),
+    path("api/v1/import.addUsers", imports.AddUsersView.as_view(), name="import-add-users"),
+    path("api/v1/import.preview", imports.PreviewView.as_view(), name="import-preview"),
+    path("api/v1/import.run", imports.RunView.as_view(), name="import-run"),
+    path("api/v1/import.clear", imports.ClearView.as_view(), name="import-clear"),
+    path("api/v1/getCurrentImportOperation", imports.CurrentOperationView.as_view(), name="current-operation"),
+    path("api/v1/getLatestImportOperations", imports.LatestOperationsView.as_view(), name="latest-operations"),
+    path("api/v1/importers.list", imports.ImportersListView.as_view(), name="importers-list"),
+    re_path(r"^api/v1/.*$", NotFoundView.as_view(), name="not-found"),
+]

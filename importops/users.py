@@ -1,0 +1,251 @@
+"""The user adapter: maps staged users onto the host project's user model, in bulk.
+
+Replace it with ``IMPORTOPS["USER_ADAPTER"] = "myproject.imports.MyAdapter"`` (a subclass)
+to map extra fields. It works for Django's ``User`` and for custom user models, including
+ones whose ``USERNAME_FIELD`` is the email and that have no username at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.validators import validate_email
+from django.db import models
+from django.db.models.functions import Lower
+
+BCRYPT_HASH = re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")
+NOT_USERNAME_CHARS = re.compile(r"[^\w.@+-]")
+REDACTED = "[redacted]"
+
+MISSING_EMAIL_AND_USERNAME = "importer-user-missing-email-and-username"
+INVALID_EMAIL = "importer-user-invalid-email"
+INVALID_USERNAME = "importer-user-invalid-username"
+EMAIL_IN_USE = "importer-user-email-in-use"
+USERNAME_IN_USE = "importer-user-username-in-use"
+ALREADY_IMPORTED = "importer-user-already-imported"
+DUPLICATE = "importer-user-duplicate"
+INVALID_PASSWORD_HASH = "importer-user-invalid-password-hash"  # noqa: S105 (an error code)
+
+
+def error_entry(code: str, field_name: str | None = None, value: str | None = None) -> dict[str, Any]:
+    """The error entry a failed record keeps (SPEC section 6)."""
+    return {"message": code, "field": field_name, "value": value}
+
+
+@dataclass
+class StagedUser:
+    """A staged record read for import: what the adapter needs, nothing more."""
+
+    record_id: int
+    email: str
+    username: str
+    name: str
+    active: bool
+    roles: list[str]
+    import_ids: list[str]
+    password: str | None = None
+    bcrypt: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def import_keys(self) -> list[str]:
+        return [value.lower() for value in self.import_ids]
+
+
+class UserAdapter:
+    """Staged user → row of ``AUTH_USER_MODEL`` (plus group memberships)."""
+
+    def __init__(self) -> None:
+        self.model = get_user_model()
+        self.email_field: str = self.model.get_email_field_name()
+        self.username_field: str | None = self._find_username_field()
+
+    # -- model facts -------------------------------------------------------------------
+
+    def _find_username_field(self) -> str | None:
+        if self.model.USERNAME_FIELD != self.email_field:
+            return self.model.USERNAME_FIELD
+        try:
+            self.model._meta.get_field("username")
+        except FieldDoesNotExist:
+            return None
+        return "username"
+
+    def _field(self, name: str) -> models.Field[Any, Any] | None:
+        try:
+            return self.model._meta.get_field(name)  # type: ignore[return-value]
+        except FieldDoesNotExist:
+            return None
+
+    @property
+    def needs_username(self) -> bool:
+        """True when users of this model must have a username (so one is derived if absent)."""
+        field_ = self._field(self.username_field) if self.username_field else None
+        return field_ is not None and not field_.blank
+
+    @property
+    def has_groups(self) -> bool:
+        field_ = self._field("groups")
+        return field_ is not None and field_.many_to_many
+
+    # -- pure checks (no database) ------------------------------------------------------
+
+    def read(self, record_id: int, data: dict[str, Any], secret: dict[str, Any] | None) -> StagedUser:
+        """Turn a staged record's data into a StagedUser."""
+        emails = [e.strip() for e in data.get("emails") or [] if isinstance(e, str) and e.strip()]
+        import_ids = [i.strip() for i in data.get("importIds") or [] if isinstance(i, str) and i.strip()]
+        secret = secret or {}
+        return StagedUser(
+            record_id=record_id,
+            email=emails[0] if emails else "",
+            username=(data.get("username") or "").strip(),
+            name=(data.get("name") or "").strip(),
+            active=not data.get("deleted", False),
+            roles=list(data.get("roles") or []),
+            import_ids=import_ids,
+            password=secret.get("password"),
+            bcrypt=secret.get("bcrypt"),
+            data=data,
+        )
+
+    def check(self, user: StagedUser) -> dict[str, Any] | None:
+        """Checks that need no database: the first error entry, or None."""
+        if not user.email and not user.username:
+            return error_entry(MISSING_EMAIL_AND_USERNAME)
+        if user.email:
+            if not self.email_is_valid(user.email):
+                return error_entry(INVALID_EMAIL, "emails", user.email)
+        elif self.username_field is None:
+            return error_entry(INVALID_EMAIL, "emails", "")
+        if user.username and self.username_field and not self.username_is_valid(user.username):
+            return error_entry(INVALID_USERNAME, "username", user.username)
+        if not user.username and self.needs_username and not self.derive_usernames(user.email):
+            return error_entry(INVALID_USERNAME, "username", "")
+        if user.bcrypt is not None and not BCRYPT_HASH.match(user.bcrypt):
+            return error_entry(INVALID_PASSWORD_HASH, "services.password.bcrypt", REDACTED)
+        return None
+
+    def email_is_valid(self, email: str) -> bool:
+        field_ = self._field(self.email_field)
+        if field_ is not None and field_.max_length and len(email) > field_.max_length:
+            return False
+        try:
+            validate_email(email)
+        except ValidationError:
+            return False
+        return True
+
+    def username_is_valid(self, username: str) -> bool:
+        field_ = self._field(self.username_field) if self.username_field else None
+        if field_ is None:
+            return True
+        try:
+            field_.clean(username, None)
+        except ValidationError:
+            return False
+        return True
+
+    def derive_usernames(self, email: str) -> list[str]:
+        """Usernames to try, in order, for a user given none: the email's local part, then
+        the local part with a short suffix from the email (so a@x and a@y both get one)."""
+        field_ = self._field(self.username_field) if self.username_field else None
+        limit = (field_.max_length if field_ is not None else None) or 150
+        local = NOT_USERNAME_CHARS.sub("_", email.partition("@")[0])[: limit - 7]
+        if not local:
+            return []
+        suffix = hashlib.sha256(email.lower().encode()).hexdigest()[:6]
+        return [name for name in (local, f"{local}.{suffix}") if self.username_is_valid(name)]
+
+    # -- lookups (one query per kind) ---------------------------------------------------
+
+    def taken_emails(self, emails: Iterable[str]) -> dict[str, Any]:
+        """{case-folded email: user pk} for existing users with these emails."""
+        return self._taken(self.email_field, emails)
+
+    def taken_usernames(self, usernames: Iterable[str]) -> dict[str, Any]:
+        """{case-folded username: user pk} for existing users with these usernames."""
+        if self.username_field is None:
+            return {}
+        return self._taken(self.username_field, usernames)
+
+    def _taken(self, field_name: str, values: Iterable[str]) -> dict[str, Any]:
+        keys = list({value.lower() for value in values if value})
+        if not keys:
+            return {}
+        manager = self.model._default_manager
+        rows = manager.annotate(_key=Lower(field_name)).filter(_key__in=keys).values_list("_key", "pk")
+        return dict(rows)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def encode_password(self, user: StagedUser) -> str:
+        """The password column: hashed plaintext, a Rocket.Chat bcrypt hash kept, or unusable."""
+        if user.password:
+            return make_password(user.password)
+        if user.bcrypt:
+            return f"bcrypt_sha256${user.bcrypt}"
+        return make_password(None)
+
+    def build(self, user: StagedUser, *, username: str | None, password: str) -> models.Model:
+        """An unsaved user instance. ``is_staff``/``is_superuser`` are never set."""
+        values: dict[str, Any] = {self.email_field: user.email, "password": password}
+        if self.username_field and username is not None:
+            values[self.username_field] = username
+        if self._field("is_active") is not None:
+            values["is_active"] = user.active
+        values.update(self._name_fields(user.name))
+        return self.model(**values)
+
+    def _name_fields(self, name: str) -> dict[str, str]:
+        if not name:
+            return {}
+        for candidate in ("name", "full_name"):
+            field_ = self._field(candidate)
+            if field_ is not None and not field_.is_relation:
+                return {candidate: name[: field_.max_length or None]}
+        first, _, last = name.partition(" ")
+        values = {}
+        for key, value in (("first_name", first), ("last_name", last.strip())):
+            field_ = self._field(key)
+            if field_ is not None:
+                values[key] = value[: field_.max_length or None]
+        return values
+
+    def create(self, users: Sequence[tuple[StagedUser, models.Model]]) -> list[models.Model]:
+        """Save the built users in bulk and give them their roles' groups."""
+        instances = [instance for _, instance in users]
+        self.model._default_manager.bulk_create(instances)
+        self.assign_roles([(staged.roles, instance) for staged, instance in users])
+        return instances
+
+    def assign_roles(self, pairs: Sequence[tuple[list[str], models.Model]]) -> None:
+        """Add each user to the groups named by its roles (groups are created if missing)."""
+        if not self.has_groups:
+            return
+        names = {role for roles, _ in pairs for role in roles}
+        if not names:
+            return
+        groups = dict(Group.objects.filter(name__in=names).values_list("name", "pk"))
+        missing = names - groups.keys()
+        if missing:
+            Group.objects.bulk_create([Group(name=name) for name in missing], ignore_conflicts=True)
+            groups = dict(Group.objects.filter(name__in=names).values_list("name", "pk"))
+        relation = self.model._meta.get_field("groups")
+        through = relation.remote_field.through  # type: ignore[union-attr]
+        user_column = f"{relation.m2m_field_name()}_id"  # type: ignore[union-attr]
+        group_column = f"{relation.m2m_reverse_field_name()}_id"  # type: ignore[union-attr]
+        through._default_manager.bulk_create(
+            [
+                through(**{user_column: instance.pk, group_column: groups[role]})
+                for roles, instance in pairs
+                for role in dict.fromkeys(roles)
+            ]
+        )
