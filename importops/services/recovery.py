@@ -31,7 +31,9 @@ def sweep() -> list[str]:
     now = timezone.now()
     stale_before = now - timedelta(seconds=importops_settings.LEASE_SECONDS)
     acted = []
-    for operation in ImportOperation.objects.importing():
+    # A run started or resumed within the last lease period is given time to get going
+    # (its tasks may still be queued, or about to take their lanes).
+    for operation in ImportOperation.objects.importing().filter(updated_at__lt=stale_before):
         lanes = list(ImportLane.objects.filter(operation=operation))
         if any(lane.holder and lane.lease_expires_at and lane.lease_expires_at > now for lane in lanes):
             continue  # somebody is working on it
@@ -39,8 +41,6 @@ def sweep() -> list[str]:
         if not unfinished:
             running.run_finish_if_complete(operation_id=operation.pk)
             continue
-        if any(not lane.holder and lane.updated_at > stale_before for lane in unfinished):
-            continue  # queued recently: its tasks may not have started yet
         if _resume(operation, len(unfinished), now):
             acted.append(operation.pk)
     return acted
@@ -66,7 +66,6 @@ def _resume(operation: ImportOperation, lanes: int, now: timezone.datetime) -> b
         )
         if not resumed:
             return False  # another sweep got there first
-        ImportLane.objects.filter(operation=operation, finished=False, holder="").update(updated_at=now)
         running.enqueue_drains(operation_id=operation.pk, count=lanes)
     logger.warning("resumed run id=%s (resume %s of %s)", operation.pk, operation.resumes + 1, limit)
     return True
