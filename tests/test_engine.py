@@ -4,7 +4,6 @@ backend on both databases; the suite also runs with a custom email-as-username u
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Group
 
 from importops.models import ImportedIdentity, ImportFailure, ImportOperation, ImportRecord
@@ -14,7 +13,6 @@ from tests.conftest import HAS_USERNAME, create_user, user_payload, users_payloa
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
-BCRYPT_OF_SECRET = None  # computed once below
 
 
 def bcrypt_of(password: str) -> str:
