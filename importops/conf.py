@@ -32,8 +32,9 @@ DEFAULTS: dict[str, Any] = {
     # The engine
     "TASK_BACKEND": "default",
     "TASK_QUEUE": "default",
-    "PARALLELISM": 2,
-    "BATCH_SIZE": 2000,
+    "PARALLELISM": 4,
+    "DRAIN_THREADS": 2,
+    "BATCH_SIZE": 5000,
     "BATCH_TIME_BUDGET": 2.0,
     "LEASE_SECONDS": 60,
     "MAX_RESUMES": 3,

@@ -9,15 +9,18 @@ workers or in which order they commit.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import reduce
+from typing import Any, Protocol
 
 from django.db.models import Q
 from django.db.models.functions import Lower
 
 from importops.models import ImportedIdentity, ImportRecord
 from importops.models.record import DataType
+from importops.services.bulk import InArray
 from importops.users import (
     ALREADY_IMPORTED,
     DUPLICATE,
@@ -30,6 +33,21 @@ from importops.users import (
 
 Key = tuple[str, str]
 KEY_FIELDS = {"e": "emails", "u": "username", "i": "importIds"}
+KEY_COLUMNS = {"e": "email", "u": "username", "i": "import_id"}
+
+
+class StagedRow(Protocol):
+    """What judge reads of a staged record (a model instance or a named values_list row)."""
+
+    pk: int
+    data: dict[str, Any]
+    secret: dict[str, Any] | None
+    email: str
+    username: str
+    import_id: str
+
+
+STAGED_ROW_FIELDS = ("pk", "data", "secret", "email", "username", "import_id")
 
 
 @dataclass
@@ -46,7 +64,12 @@ class JudgeState:
     claimed_usernames: set[str] = field(default_factory=set)
 
 
-def _keys(record: ImportRecord, user: StagedUser) -> list[Key]:
+def _check(adapter: UserAdapter, record: StagedRow) -> tuple[StagedUser, dict[str, Any] | None]:
+    user = adapter.read(record.pk, record.data, record.secret)
+    return user, adapter.check(user)
+
+
+def _keys(record: StagedRow, user: StagedUser) -> list[Key]:
     keys: list[Key] = []
     if record.email:
         keys.append(("e", record.email))
@@ -59,15 +82,21 @@ def _keys(record: ImportRecord, user: StagedUser) -> list[Key]:
 def judge(
     *,
     operation_id: str,
-    records: Sequence[ImportRecord],
+    records: Sequence[StagedRow],
     adapter: UserAdapter,
     state: JudgeState | None = None,
+    checked: dict[int, tuple[StagedUser, dict[str, Any] | None]] | None = None,
 ) -> list[Verdict]:
-    """A verdict per record (in id order): the username to create it with, or an error entry."""
+    """A verdict per record (in id order): the username to create it with, or an error entry.
+
+    ``checked`` holds the adapter's database-free checks when the caller already ran them.
+    """
     state = state or JudgeState()
     records = sorted(records, key=lambda r: r.pk)
-    users = [adapter.read(r.pk, r.data, r.secret) for r in records]
-    verdicts = [Verdict(user=u, error=adapter.check(u)) for u in users]
+    checked = checked or {}
+    pure = [checked.get(r.pk) or _check(adapter, r) for r in records]
+    users = [user for user, _ in pure]
+    verdicts = [Verdict(user=user, error=error) for user, error in pure]
     keys = [_keys(r, u) for r, u in zip(records, users, strict=True)]
 
     first_seen = _earlier_staged(operation_id, records, keys)
@@ -78,8 +107,10 @@ def judge(
         if v.error is None and not v.user.username and adapter.needs_username
     }
     derived_names = {name.lower() for names in derived.values() for name in names}
-    taken_emails = adapter.taken_emails(u.email for u in users if u.email)
-    taken_usernames = adapter.taken_usernames([u.username for u in users if u.username] + list(derived_names))
+    taken_emails, taken_usernames = adapter.taken(
+        emails=[u.email for u in users if u.email],
+        usernames=[u.username for u in users if u.username] + list(derived_names),
+    )
     ours = _users_of_operation(operation_id, {*taken_emails.values(), *taken_usernames.values()})
     staged_usernames = _staged_usernames(operation_id, derived_names)
 
@@ -112,7 +143,7 @@ def judge(
     return verdicts
 
 
-def _earlier_staged(operation_id: str, records: Sequence[ImportRecord], keys: list[list[Key]]) -> dict[Key, int]:
+def _earlier_staged(operation_id: str, records: Sequence[StagedRow], keys: list[list[Key]]) -> dict[Key, int]:
     """{key: smallest record id} over staged users of the operation outside this batch."""
     wanted: dict[str, set[str]] = {"e": set(), "u": set(), "i": set()}
     for record_keys in keys:
@@ -120,17 +151,19 @@ def _earlier_staged(operation_id: str, records: Sequence[ImportRecord], keys: li
             wanted[kind].add(value)
     if not records or not any(wanted.values()):
         return {}
-    batch_ids = [r.pk for r in records]
+    batch_ids = {r.pk for r in records}
+    matches = [InArray(column, wanted[kind]) for kind, column in KEY_COLUMNS.items() if wanted[kind]]
     rows = (
         ImportRecord.objects.filter(
             operation_id=operation_id, data_type=DataType.USER, skipped=False, id__lt=max(batch_ids)
         )
-        .exclude(id__in=batch_ids)
-        .filter(Q(email__in=wanted["e"]) | Q(username__in=wanted["u"]) | Q(import_id__in=wanted["i"]))
+        .filter(reduce(operator.or_, (Q(match) for match in matches)))
         .values_list("id", "email", "username", "import_id")
     )
     first: dict[Key, int] = {}
     for pk, email, username, import_id in rows:
+        if pk in batch_ids:
+            continue
         for kind, value in (("e", email), ("u", username), ("i", import_id)):
             if value and value in wanted[kind] and pk < first.get((kind, value), pk + 1):
                 first[(kind, value)] = pk
@@ -143,7 +176,7 @@ def _identities(import_keys: set[str]) -> dict[str, str | None]:
         return {}
     rows = (
         ImportedIdentity.objects.annotate(key=Lower("import_id"))
-        .filter(key__in=import_keys)
+        .filter(InArray("key", import_keys))
         .values_list("key", "operation_id")
     )
     return dict(rows)
@@ -153,7 +186,7 @@ def _users_of_operation(operation_id: str, user_ids: set[Any]) -> set[Any]:
     """Which of these users this operation created (a clash with them is a duplicate)."""
     if not user_ids:
         return set()
-    rows = ImportedIdentity.objects.filter(operation_id=operation_id, user_id__in=user_ids)
+    rows = ImportedIdentity.objects.filter(InArray("user_id", user_ids), operation_id=operation_id)
     return set(rows.values_list("user_id", flat=True))
 
 
@@ -161,7 +194,7 @@ def _staged_usernames(operation_id: str, names: set[str]) -> set[str]:
     """Derived usernames some staged user of the operation asks for by name: not free."""
     if not names:
         return set()
-    rows = ImportRecord.objects.filter(operation_id=operation_id, skipped=False, username__in=names)
+    rows = ImportRecord.objects.filter(InArray("username", names), operation_id=operation_id, skipped=False)
     return set(rows.values_list("username", flat=True))
 
 

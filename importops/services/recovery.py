@@ -12,14 +12,15 @@ depends on the task backend noticing a dead task: a SIGKILLed task stays "runnin
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from importops.conf import importops_settings
-from importops.models import ImportLane, ImportOperation
+from importops.models import ImportLane, ImportOperation, ImportRecord
+from importops.states import LOADING, Status
 
 logger = logging.getLogger("importops")
 
@@ -43,10 +44,45 @@ def sweep() -> list[str]:
             continue
         if _resume(operation, len(unfinished), now):
             acted.append(operation.pk)
+    for operation in ImportOperation.objects.filter(valid=True, status__in=LOADING, updated_at__lt=stale_before):
+        if _reparse(operation, now):
+            acted.append(operation.pk)
     return acted
 
 
-def _resume(operation: ImportOperation, lanes: int, now: timezone.datetime) -> bool:
+def _reparse(operation: ImportOperation, now: datetime) -> bool:
+    """A file whose parse died: parse it again from the start (bounded), or fail."""
+    from importops.services import fileimport, running
+
+    if operation.status in (Status.UPLOADING, Status.DOWNLOADING_FILE) or not operation.file:
+        return running.run_fail(operation_id=operation.pk, reason="The upload did not complete. Upload the file again.")
+    if operation.resumes >= importops_settings.MAX_RESUMES:
+        return running.run_fail(
+            operation_id=operation.pk,
+            reason=f"Parsing the file stopped {operation.resumes + 1} times without finishing: the worker died or "
+            "was killed. Check the worker's logs and memory limits, then upload the file again.",
+        )
+    with transaction.atomic():
+        restarted = ImportOperation.objects.filter(
+            pk=operation.pk, valid=True, status=operation.status, resumes=operation.resumes
+        ).update(
+            status=Status.FILE_LOADED,
+            resumes=F("resumes") + 1,
+            updated_at=now,
+            count_total=0,
+            count_users=0,
+            count_channels=0,
+            count_messages=0,
+        )
+        if not restarted:
+            return False
+        ImportRecord.objects.filter(operation=operation).delete()
+        fileimport.enqueue_parse(operation_id=operation.pk)
+    logger.warning("parsing again id=%s (resume %s)", operation.pk, operation.resumes + 1)
+    return True
+
+
+def _resume(operation: ImportOperation, lanes: int, now: datetime) -> bool:
     from importops.services import running
 
     limit = importops_settings.MAX_RESUMES

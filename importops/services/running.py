@@ -12,14 +12,15 @@ marks the operation done.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 import uuid
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from importops import errors
@@ -29,11 +30,12 @@ from importops.models import ImportedIdentity, ImportFailure, ImportLane, Import
 from importops.models.record import DataType
 from importops.services import recovery
 from importops.services.audit import CHANGE, audit
-from importops.services.judge import Verdict, judge
+from importops.services.bulk import InArray, insert_rows
+from importops.services.judge import STAGED_ROW_FIELDS, StagedRow, Verdict, judge
 from importops.services.locks import operation_share_lock
 from importops.signals import users_imported
 from importops.states import IMPORTING, LOADING, Status
-from importops.users import UserAdapter
+from importops.users import StagedUser, UserAdapter
 
 logger = logging.getLogger("importops")
 
@@ -95,21 +97,51 @@ def enqueue_drains(*, operation_id: str, count: int) -> None:
 
 
 def drain(*, operation_id: str) -> None:
-    """The body of a drain task: work lanes of the run until none is left to take."""
+    """The body of a drain task: work lanes of the run until none is left to take.
+
+    Up to DRAIN_THREADS lanes are worked at once, one per thread: while one thread waits
+    for the database, another prepares its batch. (SQLite has one writer at a time: one.)
+    """
     recovery.sweep()
+    failures: list[BaseException] = []
+
+    def work(own_connection: bool) -> None:
+        try:
+            _drain_lanes(operation_id)
+        except Exception as exc:
+            failures.append(exc)
+            logger.exception("import run failed id=%s", operation_id)
+            run_fail(operation_id=operation_id, reason=f"{type(exc).__name__}: {exc}", details=traceback.format_exc())
+        finally:
+            if own_connection:
+                connections.close_all()
+
+    helpers = [threading.Thread(target=work, args=(True,), name=f"importops-drain-{n}") for n in range(_threads() - 1)]
+    for helper in helpers:
+        helper.start()
+    work(False)
+    for helper in helpers:
+        helper.join()
+    if failures:
+        raise failures[0]
+    run_finish_if_complete(operation_id=operation_id)
+
+
+def _threads() -> int:
+    if connection.vendor == "sqlite":
+        return 1
+    return max(1, importops_settings.DRAIN_THREADS)
+
+
+def _drain_lanes(operation_id: str) -> None:
     holder = uuid.uuid4().hex
-    try:
-        while (lane := _lane_take(operation_id, holder)) is not None:
-            ImportOperation.objects.filter(pk=operation_id, status=Status.IMPORTING_STARTED).update(
-                status=Status.IMPORTING_USERS, updated_at=timezone.now()
-            )
-            if not _lane_drain(lane, holder):
-                break
-        run_finish_if_complete(operation_id=operation_id)
-    except Exception as exc:
-        logger.exception("import run failed id=%s", operation_id)
-        run_fail(operation_id=operation_id, reason=f"{type(exc).__name__}: {exc}", details=traceback.format_exc())
-        raise
+    while (lane := _lane_take(operation_id, holder)) is not None:
+        logger.info("took lane %s of run %s", lane.number, operation_id)
+        ImportOperation.objects.filter(pk=operation_id, status=Status.IMPORTING_STARTED).update(
+            status=Status.IMPORTING_USERS, updated_at=timezone.now()
+        )
+        if not _lane_drain(lane, holder):
+            return
 
 
 def _takeable(now: Any) -> Q:
@@ -140,19 +172,16 @@ def _lane_drain(lane: ImportLane, holder: str) -> bool:
     size = min(FIRST_BATCH_SIZE, importops_settings.BATCH_SIZE)
     user_adapter = adapter()
     while True:
-        ids = _claim(lane, holder, size)
-        if ids is None:
+        started = time.monotonic()
+        committed = _step(lane, holder, size, user_adapter)
+        if committed is None:
+            ImportLane.objects.filter(pk=lane.pk, holder=holder).update(holder="", lease_expires_at=None)
             return False
-        if not ids:
+        if committed == 0:
             finished = ImportLane.objects.filter(pk=lane.pk, holder=holder).update(
                 finished=True, holder="", lease_expires_at=None
             )
             return bool(finished)
-        started = time.monotonic()
-        committed = _batch(lane, holder, ids, user_adapter)
-        if committed is None:
-            ImportLane.objects.filter(pk=lane.pk, holder=holder).update(holder="", lease_expires_at=None)
-            return False
         size = _next_size(size, committed, time.monotonic() - started)
 
 
@@ -166,59 +195,77 @@ def _next_size(size: int, committed: int, seconds: float) -> int:
     return max(1, min(fitting, size * MAX_BATCH_GROWTH, limit))
 
 
-def _claim(lane: ImportLane, holder: str, size: int) -> list[int] | None:
-    """Renew the lease and return up to ``size`` record ids for the lane, or None if stopped.
+def _step(lane: ImportLane, holder: str, size: int, user_adapter: UserAdapter) -> int | None:
+    """Claim and import one batch: records committed, 0 when the lane has no work left,
+    None when the run was stopped or the lease lost.
 
     Records the lane claimed before (left by a holder that died, or by a batch the time
-    budget cut short) come first; then unclaimed ones, locked with SKIP LOCKED so parallel
-    lanes never wait for each other.
+    budget cut short) come first. Otherwise up to ``size`` unclaimed records are locked
+    with SKIP LOCKED, so parallel lanes never wait for each other. When none of them
+    carries a password to hash, they are imported in this very transaction; else they are
+    marked as the lane's, and hashed and imported after it commits.
     """
     with transaction.atomic():
+        # Lock order, in every batch transaction: the operation row (shared) first, then
+        # records. Stop calls lock the operation row, then delete records: the other
+        # order would deadlock with them.
+        if not _still_running(lane.operation_id):
+            return None
         now = timezone.now()
         if not ImportLane.objects.filter(pk=lane.pk, holder=holder).update(lease_expires_at=now + lease()):
-            return None
-        if not ImportOperation.objects.importing().filter(pk=lane.operation_id).exists():
             return None
         pending = ImportRecord.objects.filter(
             operation_id=lane.operation_id, data_type=DataType.USER, failed=False, skipped=False
         ).order_by("id")
-        own = list(pending.filter(lane=lane).values_list("id", flat=True)[:size])
-        if own:
-            return own
-        ids = list(
-            pending.filter(lane__isnull=True).select_for_update(skip_locked=True).values_list("id", flat=True)[:size]
-        )
-        if ids:
-            ImportRecord.objects.filter(id__in=ids).update(lane=lane)
-        return ids
+        ids = list(pending.filter(lane=lane).values_list("id", flat=True)[:size])
+        if not ids:
+            needs_hashing = ExpressionWrapper(Q(secret__has_key="password"), output_field=BooleanField())  # noqa: S106
+            candidates = list(
+                pending.filter(lane__isnull=True)
+                .select_for_update(skip_locked=True)
+                .annotate(needs_hashing=needs_hashing)
+                .values_list("id", "needs_hashing")[:size]
+            )
+            if not candidates:
+                return 0
+            ids = [pk for pk, _ in candidates]
+            if not any(hashing for _, hashing in candidates):
+                return _batch(lane, holder, ids, user_adapter, claimed=False)
+            ImportRecord.objects.filter(InArray("id", ids)).update(lane=lane)
+    return _batch(lane, holder, ids, user_adapter, claimed=True)
 
 
-def _batch(lane: ImportLane, holder: str, ids: list[int], user_adapter: UserAdapter) -> int | None:
-    """Import (a prefix of) one claimed batch: how many records were committed, or None
-    when the run was stopped or the lease lost.
+def _batch(lane: ImportLane, holder: str, ids: list[int], user_adapter: UserAdapter, *, claimed: bool) -> int | None:
+    """Import (a prefix of) one batch: how many records were committed, or None when the
+    run was stopped or the lease lost. ``claimed`` records belong to the lane; others are
+    locked by the caller's transaction.
 
-    Passwords are hashed before the transaction, and only until the time budget is spent;
-    claimed records left over stay with the lane and go first in its next batch.
+    Passwords are hashed before the batch's transaction, and only until the time budget is
+    spent; claimed records left over stay with the lane and go first in its next batch.
     """
-    records = ImportRecord.objects.filter(id__in=ids, lane=lane, failed=False).order_by("id")
+    owner = {"lane": lane} if claimed else {"lane__isnull": True}
+    rows = ImportRecord.objects.filter(InArray("id", ids), failed=False, **owner).order_by("id")
     deadline = time.monotonic() + importops_settings.BATCH_TIME_BUDGET
     passwords: dict[int, str] = {}
-    taken: list[int] = []
-    for record in records:
-        staged = user_adapter.read(record.pk, record.data, record.secret)
-        if user_adapter.check(staged) is None:
-            passwords[record.pk] = user_adapter.encode_password(staged)
-        taken.append(record.pk)
-        if time.monotonic() > deadline:
+    checked: dict[int, tuple[StagedUser, dict[str, Any] | None]] = {}
+    taken: list[StagedRow] = []
+    for row in rows.values_list(*STAGED_ROW_FIELDS, named=True):
+        staged = user_adapter.read(row.pk, row.data, row.secret)
+        checked[row.pk] = (staged, user_adapter.check(staged))
+        if checked[row.pk][1] is None:
+            passwords[row.pk] = user_adapter.encode_password(staged)
+        taken.append(row)
+        if claimed and time.monotonic() > deadline:
             break
     for attempt in range(INTEGRITY_RETRIES + 1):
         try:
-            if not _commit_batch(lane, holder, taken, user_adapter, passwords):
+            if not _commit_batch(lane, holder, taken, user_adapter, passwords, checked, claimed):
                 return None
             return len(taken)
         except IntegrityError:
             # A user or importId appeared concurrently (another lane, or the host
-            # project): judge the batch again; the clash is now visible.
+            # project): judge the batch again; the clash is committed and visible now.
+            # (The failed attempt was a savepoint: the caller's locks still hold.)
             if attempt == INTEGRITY_RETRIES:
                 raise
             logger.warning("batch of %s hit a concurrent insert; retrying", lane)
@@ -226,26 +273,36 @@ def _batch(lane: ImportLane, holder: str, ids: list[int], user_adapter: UserAdap
 
 
 def _commit_batch(
-    lane: ImportLane, holder: str, ids: list[int], user_adapter: UserAdapter, passwords: dict[int, str]
+    lane: ImportLane,
+    holder: str,
+    rows: list[StagedRow],
+    user_adapter: UserAdapter,
+    passwords: dict[int, str],
+    checked: dict[int, tuple[StagedUser, dict[str, Any] | None]],
+    claimed: bool,
 ) -> bool:
     operation_id = lane.operation_id
     with transaction.atomic():
-        locked = operation_share_lock(operation_id)
-        if locked is None or locked[0] not in IMPORTING or not locked[1]:
+        if not _still_running(operation_id):  # the shared lock a stop call waits for
             return False
         now = timezone.now()
         if not ImportLane.objects.filter(pk=lane.pk, holder=holder).update(lease_expires_at=now + lease()):
             return False
-        records = list(
-            ImportRecord.objects.select_for_update().filter(id__in=ids, lane=lane, failed=False).order_by("id")
-        )
-        verdicts = judge(operation_id=operation_id, records=records, adapter=user_adapter)
-        created = _create_users(operation_id, [v for v in verdicts if v.error is None], user_adapter, passwords)
-        failed = [(r, v) for r, v in zip(records, verdicts, strict=True) if v.error is not None]
+        if claimed:
+            # Lock the lane's records; a holder that lost its lease may have got some first.
+            still_pending = set(
+                ImportRecord.objects.select_for_update()
+                .filter(InArray("id", [row.pk for row in rows]), lane=lane, failed=False)
+                .values_list("id", flat=True)
+            )
+            rows = [row for row in rows if row.pk in still_pending]
+        verdicts = judge(operation_id=operation_id, records=rows, adapter=user_adapter, checked=checked)
+        created = _create_users(operation_id, [v for v in verdicts if v.error is None], user_adapter, passwords, now)
+        failed = [v for v in verdicts if v.error is not None]
         _record_failures(operation_id, failed)
-        ImportRecord.objects.filter(
-            id__in=[r.pk for r, v in zip(records, verdicts, strict=True) if not v.error]
-        ).delete()
+        done = [v.user.record_id for v in verdicts if v.error is None]
+        if done:
+            ImportRecord.objects.filter(InArray("id", done)).delete()
         ImportLane.objects.filter(pk=lane.pk).update(
             completed=F("completed") + len(created), error=F("error") + len(failed), updated_at=now
         )
@@ -254,56 +311,58 @@ def _commit_batch(
     return True
 
 
+def _still_running(operation_id: str) -> bool:
+    """Lock the operation row shared (until the transaction ends) and check it still runs."""
+    locked = operation_share_lock(operation_id)
+    return locked is not None and locked[0] in IMPORTING and locked[1]
+
+
 def _create_users(
-    operation_id: str, verdicts: list[Verdict], user_adapter: UserAdapter, passwords: dict[int, str]
+    operation_id: str, verdicts: list[Verdict], user_adapter: UserAdapter, passwords: dict[int, str], now: Any
 ) -> list[Any]:
     if not verdicts:
         return []
-    operation = ImportOperation.objects.only("importer_key").get(pk=operation_id)
+    importer_key = ImportOperation.objects.filter(pk=operation_id).values_list("importer_key", flat=True).get()
     pairs = [
         (v.user, user_adapter.build(v.user, username=v.username, password=passwords[v.user.record_id]))
         for v in verdicts
     ]
     users = user_adapter.create(pairs)
-    ImportedIdentity.objects.bulk_create(
+    insert_rows(
+        ImportedIdentity,
+        ["import_id", "user_id", "data"],
         [
-            ImportedIdentity(
-                import_id=import_id,
-                user_id=instance.pk,
-                operation_id=operation_id,
-                importer_key=operation.importer_key,
-                data=staged.data,
-            )
+            (import_id, instance.pk, staged.extras())
             for staged, instance in pairs
             for import_id in dict.fromkeys(staged.import_ids)
-        ]
+        ],
+        constants={"operation_id": operation_id, "importer_key": importer_key, "created_at": now},
     )
     return users
 
 
-def _record_failures(operation_id: str, failed: list[tuple[ImportRecord, Verdict]]) -> None:
+def _record_failures(operation_id: str, failed: list[Verdict]) -> None:
     """Failed records keep their error and stay staged, their secrets scrubbed; the error
     report (ImportFailure) keeps them after staging is cleared."""
     if not failed:
         return
-    for record, verdict in failed:
-        record.errors = [verdict.error]
-        record.failed = True
-        record.secret = None
-    ImportRecord.objects.bulk_update([r for r, _ in failed], ["errors", "failed", "secret"])
+    ImportRecord.objects.bulk_update(
+        [ImportRecord(pk=v.user.record_id, errors=[v.error], failed=True, secret=None) for v in failed],
+        ["errors", "failed", "secret"],
+    )
     ImportFailure.objects.bulk_create(
         [
             ImportFailure(
                 operation_id=operation_id,
-                import_id=(verdict.user.import_ids or [""])[0][:255],
-                email=verdict.user.email[:254],
-                username=verdict.user.username[:255],
-                code=verdict.error["message"],
-                field=verdict.error["field"] or "",
-                value=str(verdict.error["value"] or "")[:255],
+                import_id=(v.user.import_ids or [""])[0][:255],
+                email=v.user.email[:254],
+                username=v.user.username[:255],
+                code=v.error["message"],
+                field=v.error["field"] or "",
+                value=str(v.error["value"] or "")[:255],
             )
-            for _, verdict in failed
-            if verdict.error is not None
+            for v in failed
+            if v.error is not None
         ]
     )
 
