@@ -1,0 +1,293 @@
+#!/usr/bin/env python
+"""importops benchmark: a real import run against baselines measured in the same run.
+
+    .venv/bin/pip install -r benchmarks/requirements.txt
+    .venv/bin/python benchmarks/run.py [--users 100000] [--scale 10] [--password-users 200]
+
+On a throwaway PostgreSQL (scripts/pg.sh), each measurement in a fresh database:
+
+1. importops: N staged users (no passwords) imported by one real worker process
+   (``manage.py importops_worker``), timed from ``import.run`` to ``importer_done``;
+2. baseline: ``User.objects.bulk_create`` of the same users in batches of 1,000 into an
+   empty user table;
+3. baseline: django-import-export importing the same rows in its bulk mode;
+4. peak RSS of the worker for N and for scale × N users (goal: flat, <= 300 MB);
+5. users/s with 1 and 2 workers for users that all carry a plaintext password (the
+   project's own hasher).
+
+Figures are printed as ratios against the baselines (goals: >= 0.5x bulk_create,
+>= 5x django-import-export). Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
+DB = os.environ.setdefault("BENCH_DB", "importops_bench")
+TEMPLATE = f"{DB}_template"
+
+
+def users(count: int, *, password: bool = False, start: int = 0) -> Iterator[dict[str, Any]]:
+    for n in range(start, start + count):
+        user = {
+            "emails": [f"user{n}@example.com"],
+            "importIds": [f"bench-{n}"],
+            "username": f"user{n}",
+            "name": f"User Number{n}",
+        }
+        if password:
+            user["password"] = f"password-{n}"
+        yield user
+
+
+# -- databases --------------------------------------------------------------------------
+
+
+def admin_sql(*statements: str) -> None:
+    import psycopg
+
+    port = os.environ.get("PGPORT_TEST", "54329")
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def fresh_database() -> None:
+    """An empty, migrated database (copied from a template migrated once)."""
+    from django.db import connections
+
+    connections.close_all()
+    admin_sql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)', f'CREATE DATABASE "{DB}" TEMPLATE "{TEMPLATE}"')
+
+
+def prepare_template() -> None:
+    from django.core.management import call_command
+    from django.db import connections
+
+    admin_sql(
+        f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)',
+        f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)',
+        f'CREATE DATABASE "{DB}"',
+    )
+    call_command("migrate", verbosity=0)
+    connections.close_all()
+    admin_sql(f'ALTER DATABASE "{DB}" RENAME TO "{TEMPLATE}"')
+
+
+# -- importops with real workers ------------------------------------------------------------
+
+
+class WorkerProcess:
+    def __init__(self, name: str, log_dir: Path) -> None:
+        self.log = log_dir / f"worker-{name}.log"
+        self.popen = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "importops_worker",
+                "--no-startup-delay",
+                "--interval",
+                "0.05",
+                "--worker-id",
+                name,
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def ready(self) -> bool:
+        return "Starting worker" in self.log.read_text(errors="replace")
+
+    def stop(self) -> int:
+        """SIGTERM (graceful), then the peak resident set size in bytes."""
+        self.popen.send_signal(signal.SIGTERM)
+        _, _, usage = os.wait4(self.popen.pid, 0)
+        self.popen.returncode = 0
+        return usage.ru_maxrss * 1024
+
+
+def importops_run(count: int, *, workers: int, password: bool, log_dir: Path) -> dict[str, float]:
+    from django.db import connections
+
+    from importops.models import ImportOperation
+    from importops.services import operations, running, staging
+    from importops.states import Status
+
+    fresh_database()
+    operation = operations.operation_create(user=None, importer_key="api", importer_name="api")
+    started = time.perf_counter()
+    staging.users_stage(operation_id=operation.pk, users=users(count, password=password))
+    staging_seconds = time.perf_counter() - started
+    ImportOperation.objects.filter(pk=operation.pk).update(status=Status.USER_SELECTION)
+    connections.close_all()
+
+    pool = [WorkerProcess(f"bench-{n}", log_dir) for n in range(workers)]
+    deadline = time.monotonic() + 60
+    while not all(w.ready() for w in pool):
+        if time.monotonic() > deadline:
+            raise SystemExit("workers did not start: see " + str(log_dir))
+        time.sleep(0.05)
+
+    started = time.perf_counter()
+    running.run_start(user=None)
+    while True:
+        current = ImportOperation.objects.with_progress().get(pk=operation.pk)
+        if current.status not in (Status.IMPORTING_STARTED, Status.IMPORTING_USERS):
+            break
+        time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    rss = max(w.stop() for w in pool)
+    if current.status != Status.DONE or current.completed != count:
+        raise SystemExit(f"run ended {current.status} with {current.completed}/{count}: {current.failure_reason}")
+    return {"seconds": seconds, "rate": count / seconds, "rss": rss, "staging_rate": count / staging_seconds}
+
+
+# -- baselines ----------------------------------------------------------------------------
+
+
+def bulk_create_baseline(count: int) -> dict[str, float]:
+    from django.contrib.auth.models import User
+
+    fresh_database()
+    rows = list(users(count))
+    started = time.perf_counter()
+    User.objects.bulk_create(
+        (
+            User(
+                username=r["username"],
+                email=r["emails"][0],
+                first_name=r["name"].split()[0],
+                last_name=r["name"].split()[1],
+                password="!unusable",
+            )
+            for r in rows
+        ),
+        batch_size=1000,
+    )
+    seconds = time.perf_counter() - started
+    assert User.objects.count() == count
+    return {"seconds": seconds, "rate": count / seconds}
+
+
+def import_export_baseline(count: int, *, tuned: bool) -> dict[str, float]:
+    """django-import-export's bulk mode (``use_bulk``, batches of 1,000), rows identified by
+    username (so existing users would be updated, as a user import needs); ``tuned`` adds
+    the two options its documentation advises for speed when every row is new
+    (``skip_diff``, ``force_init_instance``: no lookup, no diff)."""
+    import tablib
+    from django.contrib.auth.models import User
+    from import_export import resources
+
+    class Meta:
+        model = User
+        fields = ("username", "email", "first_name", "last_name", "password")
+        import_id_fields = ("username",)
+        use_bulk = True
+        batch_size = 1000
+        skip_diff = tuned
+        force_init_instance = tuned
+
+    resource = type("UserResource", (resources.ModelResource,), {"Meta": Meta})()
+    fresh_database()
+    dataset = tablib.Dataset(headers=["username", "email", "first_name", "last_name", "password"])
+    for r in users(count):
+        first, last = r["name"].split()
+        dataset.append([r["username"], r["emails"][0], first, last, "!unusable"])
+    started = time.perf_counter()
+    result = resource.import_data(dataset, dry_run=False, raise_errors=True, use_transactions=True)
+    seconds = time.perf_counter() - started
+    assert not result.has_errors() and User.objects.count() == count
+    return {"seconds": seconds, "rate": count / seconds}
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=100_000, help="N (default 100,000)")
+    parser.add_argument("--scale", type=int, default=10, help="RSS is also measured for scale x N (0: skip)")
+    parser.add_argument("--password-users", type=int, default=200, help="users with passwords (0: skip)")
+    args = parser.parse_args()
+
+    url = subprocess.run([str(ROOT / "scripts/pg.sh"), "start"], check=True, capture_output=True, text=True)
+    print(f"PostgreSQL: {url.stdout.strip()}", flush=True)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    from importops.conf import importops_settings
+
+    log_dir = ROOT / "benchmarks" / "results"
+    log_dir.mkdir(exist_ok=True)
+    prepare_template()
+    n = args.users
+    print(
+        f"N = {n:,} users without passwords; batches up to {importops_settings.BATCH_SIZE:,}, "
+        f"PARALLELISM {importops_settings.PARALLELISM}; PostgreSQL {connection.pg_version // 10000}",
+        flush=True,
+    )
+
+    base = bulk_create_baseline(n)
+    print(
+        f"  bulk_create, batches of 1,000          {base['rate']:>10,.0f} users/s  ({base['seconds']:.1f} s)",
+        flush=True,
+    )
+    iex = import_export_baseline(n, tuned=False)
+    print(
+        f"  django-import-export, bulk mode        {iex['rate']:>10,.0f} users/s  ({iex['seconds']:.1f} s)", flush=True
+    )
+    tuned = import_export_baseline(n, tuned=True)
+    print(
+        f"    ... + skip_diff, force_init_instance {tuned['rate']:>10,.0f} users/s  ({tuned['seconds']:.1f} s)",
+        flush=True,
+    )
+    ours = importops_run(n, workers=1, password=False, log_dir=log_dir)
+    print(
+        f"  importops run, 1 worker ({importops_settings.DRAIN_THREADS} threads)   "
+        f"{ours['rate']:>10,.0f} users/s  ({ours['seconds']:.1f} s)",
+        flush=True,
+    )
+    print(
+        f"     = {ours['rate'] / base['rate']:.2f}x bulk_create (goal >= 0.5x); "
+        f"{ours['rate'] / iex['rate']:.1f}x django-import-export bulk mode, "
+        f"{ours['rate'] / tuned['rate']:.1f}x tuned (goal >= 5x)"
+    )
+    print(f"  (staging through the addUsers path: {ours['staging_rate']:,.0f} users/s)")
+    print(f"  peak worker RSS, N = {n:,}: {ours['rss'] / 2**20:.0f} MB", flush=True)
+    if args.scale:
+        big = importops_run(n * args.scale, workers=1, password=False, log_dir=log_dir)
+        print(
+            f"  peak worker RSS, {args.scale} x N = {n * args.scale:,}: {big['rss'] / 2**20:.0f} MB "
+            f"({big['rss'] / ours['rss']:.2f}x of N; goal flat, <= 300 MB); {big['rate']:,.0f} users/s",
+            flush=True,
+        )
+    if args.password_users:
+        count = args.password_users
+        hasher = settings.PASSWORD_HASHERS[0].rsplit(".", 1)[-1]
+        one = importops_run(count, workers=1, password=True, log_dir=log_dir)
+        two = importops_run(count, workers=2, password=True, log_dir=log_dir)
+        print(
+            f"  {count} users with plaintext passwords ({hasher}): 1 worker {one['rate']:.2f} users/s, "
+            f"2 workers {two['rate']:.2f} users/s ({two['rate'] / one['rate']:.2f}x)",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
