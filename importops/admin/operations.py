@@ -15,10 +15,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from guardian.admin import GuardedModelAdmin
 
-from importops.admin import permissions
+from importops.admin import permissions, start
 from importops.admin.progress import error_breakdown, progress
 from importops.models import ImportOperation
-from importops.services import operations
+from importops.services import invitations, operations
 from importops.states import IMPORTING, LOADING, STOPPABLE, State, Status
 
 BADGE_CLASSES = {
@@ -63,12 +63,9 @@ class ImportOperationAdmin(GuardedModelAdmin):
         "id",
         "type",
         "state_badge",
-        "status",
         "valid",
         "progress_bar",
-        "count_total",
-        "completed_count",
-        "error_count",
+        "counts",
         "user",
         "ts",
         "updated_at",
@@ -79,8 +76,9 @@ class ImportOperationAdmin(GuardedModelAdmin):
     search_fields = ["=id"]
     ordering = ["-ts"]
     show_full_result_count = False
-    actions = ["abort_selected"]
+    actions = ["abort_selected", "invite_selected"]
     change_form_template = "admin/importops/importoperation/change_form.html"
+    change_list_template = "admin/importops/importoperation/change_list.html"
     fields = [
         "id",
         "type",
@@ -138,6 +136,11 @@ class ImportOperationAdmin(GuardedModelAdmin):
         # "Object permissions" page (which asks with obj=None).
         return obj is None and request.user.has_perm("importops.change_importoperation")
 
+    def has_delete_permission(self, request: HttpRequest, obj: ImportOperation | None = None) -> bool:
+        # Operations are history (import.clear invalidates, it does not delete); and a
+        # delete confirmation page would list every staged record.
+        return False
+
     def has_abort_permission(self, request: HttpRequest, obj: ImportOperation | None = None) -> bool:
         return permissions.can(request.user, permissions.ABORT, obj)
 
@@ -146,7 +149,12 @@ class ImportOperationAdmin(GuardedModelAdmin):
     @admin.display(description="state", ordering="status")
     def state_badge(self, obj: ImportOperation) -> str:
         state = obj.state
-        return format_html('<span class="importops-badge importops-{}">{}</span>', BADGE_CLASSES[state], state.label)
+        return format_html(
+            '<span class="importops-badge importops-{}">{}</span><br><code class="importops-status">{}</code>',
+            BADGE_CLASSES[state],
+            state.label,
+            obj.status.removeprefix("importer_"),
+        )
 
     @admin.display(description="progress")
     def progress_bar(self, obj: ImportOperation) -> str:
@@ -161,13 +169,10 @@ class ImportOperationAdmin(GuardedModelAdmin):
             percent,
         )
 
-    @admin.display(description="completed")
-    def completed_count(self, obj: ImportOperation) -> int:
-        return obj.progress()[0]
-
-    @admin.display(description="errors")
-    def error_count(self, obj: ImportOperation) -> int:
-        return obj.progress()[1]
+    @admin.display(description="created · failed · total")
+    def counts(self, obj: ImportOperation) -> str:
+        completed, failed = obj.progress()
+        return f"{completed:,} · {failed:,} · {obj.count_total:,}"
 
     @admin.display(description="duration")
     def run_duration(self, obj: ImportOperation) -> str:
@@ -191,6 +196,7 @@ class ImportOperationAdmin(GuardedModelAdmin):
                 progress_url=reverse(f"admin:{info[0]}_{info[1]}_progress", args=[operation.pk]),
                 abort_url=reverse(f"admin:{info[0]}_{info[1]}_abort", args=[operation.pk]),
                 can_abort=self.has_abort_permission(request, operation) and operation.status in STOPPABLE,
+                can_manage_permissions=self.has_change_permission(request),
                 breakdown=error_breakdown(operation),
                 records_url=reverse(f"admin:{info[0]}_importrecord_changelist")
                 + f"?operation__id__exact={operation.pk}",
@@ -200,6 +206,12 @@ class ImportOperationAdmin(GuardedModelAdmin):
     def get_urls(self) -> list[Any]:
         info = self.opts.app_label, self.opts.model_name
         return [
+            path("start/", self.admin_site.admin_view(self.start_view), name=f"{info[0]}_{info[1]}_start"),
+            path(
+                "<path:object_id>/review/",
+                self.admin_site.admin_view(self.review_view),
+                name=f"{info[0]}_{info[1]}_review",
+            ),
             path(
                 "<path:object_id>/abort/",
                 self.admin_site.admin_view(self.abort_view),
@@ -212,6 +224,12 @@ class ImportOperationAdmin(GuardedModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def start_view(self, request: HttpRequest) -> HttpResponse:
+        return start.start_view(self, request)
+
+    def review_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return start.review_view(self, request, object_id)
 
     def _operation_or_404(self, request: HttpRequest, object_id: str) -> ImportOperation:
         operation = get_object_or_404(ImportOperation.objects.with_progress(), pk=object_id)
@@ -247,6 +265,23 @@ class ImportOperationAdmin(GuardedModelAdmin):
             self._abort(request, chosen)
             return None
         return self._confirmation(request, chosen)
+
+    @admin.action(description="Send invitations (password-reset email) to their imported users without a password")
+    def invite_selected(self, request: HttpRequest, queryset: QuerySet[ImportOperation]) -> None:
+        chosen = list(queryset)
+        if any(not self.has_abort_permission(request, operation) for operation in chosen):
+            raise PermissionDenied  # inviting is an operator's act, like aborting
+        try:
+            sent = sum(
+                invitations.invitations_send(
+                    operation=operation, actor=request.user, domain=request.get_host(), use_https=request.is_secure()
+                )
+                for operation in chosen
+            )
+        except invitations.InvitationsUnavailable as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(request, f"Sent {sent} invitation(s).", messages.SUCCESS)
 
     def _confirmation(self, request: HttpRequest, chosen: list[ImportOperation]) -> HttpResponse:
         context = {

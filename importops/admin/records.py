@@ -8,11 +8,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.html import format_html
 
 from importops.admin.paging import CappedPaginator
-from importops.admin.permissions import visible_operations
+from importops.admin.permissions import ABORT, VIEW, can, sees_any_operation, visible_operations
 from importops.models import ImportOperation, ImportRecord
 
 
@@ -56,12 +56,33 @@ class ImportRecordAdmin(admin.ModelAdmin):
     fields = ["id", "operation", "data_type", "shown_data", "shown_errors", "password_kind", "skipped", "lane"]
     readonly_fields = fields
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        # Always one operation's records: every filter and search then runs on an
+        # (operation, column) index, and nothing counts the whole table.
+        if OperationFilter.parameter_name not in request.GET:
+            latest = visible_operations(request.user, ImportOperation.objects.order_by("-ts")).first()
+            if latest is not None:
+                query = request.GET.copy()
+                query[OperationFilter.parameter_name] = latest.pk
+                return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+        return super().changelist_view(request, extra_context)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[ImportRecord]:
-        operations = visible_operations(request.user, ImportOperation.objects.all())
         queryset = super().get_queryset(request).defer("secret")
-        if request.user.has_perm("importops.view_importoperation"):
+        if request.user.has_perm("importops.view_importrecord") or request.user.has_perm(VIEW):
             return queryset
-        return queryset.filter(operation__in=operations)
+        return queryset.filter(operation__in=visible_operations(request.user, ImportOperation.objects.all()))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Whoever may see an operation may see its staged records."""
+        if super().has_view_permission(request, obj):
+            return True
+        if obj is not None:
+            return can(request.user, VIEW, obj.operation) or can(request.user, ABORT, obj.operation)
+        return sees_any_operation(request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or sees_any_operation(request.user)
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
         return super().get_search_results(request, queryset, search_term.strip().lower())

@@ -1,0 +1,118 @@
+"""The admin's "Start an import" pages: upload a file, review who would be imported (the
+same checks as import.preview), untick users, start — then the live detail page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from importops.errors import ImportOpsError
+from importops.importers import registry
+from importops.models import ImportOperation, ImportRecord
+from importops.models.record import DataType
+from importops.services import fileimport
+from importops.services.judge import STAGED_ROW_FIELDS, judge
+from importops.services.preview import operation_preview
+from importops.services.running import adapter
+from importops.states import State, Status
+
+SHOWN_USERS = 500
+
+
+class StartImportForm(forms.Form):
+    importer = forms.ChoiceField(help_text="The file's format.")
+    file = forms.FileField(help_text="A Rocket.Chat CSV ZIP or users.csv, a Slack member list (CSV), or a .jsonl file.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["importer"].choices = [(i.key, i.name) for i in registry.listed()]
+
+
+def _require_run_import(request: HttpRequest) -> None:
+    if not request.user.has_perm("importops.run_import"):
+        raise PermissionDenied
+
+
+def _context(model_admin: Any, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+    request.current_app = model_admin.admin_site.name
+    return {**model_admin.admin_site.each_context(request), "title": title, "opts": model_admin.opts, **extra}
+
+
+def start_view(model_admin: Any, request: HttpRequest) -> HttpResponse:
+    _require_run_import(request)
+    form = StartImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            operation = fileimport.file_upload(
+                user=request.user,
+                importer_key=form.cleaned_data["importer"],
+                file_name=upload.name,
+                content_type=upload.content_type or "",
+                content=upload,
+            )
+        except ImportOpsError as exc:
+            form.add_error("file", exc.message)
+        else:
+            return HttpResponseRedirect(reverse("admin:importops_importoperation_review", args=[operation.pk]))
+    context = _context(model_admin, request, "Start an import", form=form)
+    return TemplateResponse(request, "admin/importops/importoperation/start.html", context)
+
+
+def review_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpResponse:
+    _require_run_import(request)
+    operation = get_object_or_404(ImportOperation.objects.with_progress(), pk=object_id)
+    if request.method == "POST":
+        shown = request.POST.getlist("shown")
+        ticked = set(request.POST.getlist("selected"))
+        try:
+            fileimport.import_start(
+                user=request.user, select_all=True, deselected=[k for k in shown if k not in ticked]
+            )
+        except ImportOpsError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "The import has started.")
+            return HttpResponseRedirect(reverse("admin:importops_importoperation_change", args=[operation.pk]))
+    ready = operation.valid and operation.status == Status.USER_SELECTION
+    context = _context(
+        model_admin,
+        request,
+        f"Review the import {operation.pk}",
+        operation=operation,
+        loading=operation.valid and operation.state in (State.LOADING,),
+        ready=ready,
+        preview=operation_preview(operation=operation) if ready else None,
+        users=_first_users(operation) if ready else [],
+        shown_limit=SHOWN_USERS,
+    )
+    return TemplateResponse(request, "admin/importops/importoperation/review.html", context)
+
+
+def _first_users(operation: ImportOperation) -> list[dict[str, Any]]:
+    """The first users with the verdict a run would give them now."""
+    rows = list(
+        ImportRecord.objects.filter(operation=operation, data_type=DataType.USER)
+        .order_by("id")
+        .values_list(*STAGED_ROW_FIELDS, named=True)[:SHOWN_USERS]
+    )
+    verdicts = judge(operation_id=operation.pk, records=rows, adapter=adapter())
+    skipped = dict(ImportRecord.objects.filter(pk__in=[r.pk for r in rows]).values_list("pk", "skipped"))
+    return [
+        {
+            "import_id": (v.user.import_ids or [""])[0],
+            "email": v.user.email,
+            "username": v.user.username or v.username or "",
+            "name": v.user.name,
+            "code": v.error["message"] if v.error else "",
+            "selected": not skipped[v.user.record_id],
+        }
+        for v in verdicts
+    ]
