@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from importops.api.base import NotFoundView
-from importops.api.views import auth, imports
+from importops.api.views import auth, files, imports
 
 app_name = "importops"
 
@@ -23,5 +23,14 @@ urlpatterns = [
     path("api/v1/getCurrentImportOperation", imports.CurrentOperationView.as_view(), name="current-operation"),
     path("api/v1/getLatestImportOperations", imports.LatestOperationsView.as_view(), name="latest-operations"),
     path("api/v1/importers.list", imports.ImportersListView.as_view(), name="importers-list"),
+    path("api/v1/uploadImportFile", files.UploadImportFileView.as_view(), name="upload-import-file"),
+    path(
+        "api/v1/downloadPublicImportFile",
+        files.DownloadPublicImportFileView.as_view(),
+        name="download-public-import-file",
+    ),
+    path("api/v1/getImportFileData", files.GetImportFileDataView.as_view(), name="import-file-data"),
+    path("api/v1/startImport", files.StartImportView.as_view(), name="start-import"),
+    path("api/v1/getImportProgress", files.GetImportProgressView.as_view(), name="import-progress"),
     re_path(r"^api/v1/.*$", NotFoundView.as_view(), name="not-found"),
 ]

@@ -132,4 +132,5 @@ class Worker(Process):
             name,
             *extra_args,
         ]
-        super().__init__(args, process_env(IMPORTOPS_TASK_BACKEND="worker", **env), tmp / f"worker-{name}.log")
+        env = {"IMPORTOPS_TASK_BACKEND": "worker", "IMPORTOPS_LOG_LEVEL": "INFO", **env}
+        super().__init__(args, process_env(**env), tmp / f"worker-{name}.log")

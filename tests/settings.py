@@ -43,11 +43,12 @@ IMPORTOPS = {
     "IMPORTABLE_ROLES": ["user", "admin"],
     "TASK_BACKEND": os.environ.get("IMPORTOPS_TASK_BACKEND", "default"),
     "LEASE_SECONDS": int(os.environ.get("IMPORTOPS_LEASE_SECONDS", "60")),
-    "BATCH_SIZE": int(os.environ.get("IMPORTOPS_BATCH_SIZE", "2000")),
+    "BATCH_SIZE": int(os.environ.get("IMPORTOPS_BATCH_SIZE", "5000")),
     "BATCH_TIME_BUDGET": float(os.environ.get("IMPORTOPS_BATCH_TIME_BUDGET", "2.0")),
 }
 
-LOGGING = {**LOGGING, "loggers": {**LOGGING["loggers"], "importops": {"handlers": ["console"], "level": "WARNING"}}}
+_LOG_LEVEL = os.environ.get("IMPORTOPS_LOG_LEVEL", "WARNING")
+LOGGING = {**LOGGING, "loggers": {**LOGGING["loggers"], "importops": {"handlers": ["console"], "level": _LOG_LEVEL}}}
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = None
 STORAGES = {

@@ -4,6 +4,7 @@ getLatestImportOperations: their rows of the transition table (SPEC section 5)."
 import pytest
 from django.db import transaction
 
+from importops.conf import importops_settings
 from importops.models import ImportLane, ImportOperation, ImportRecord
 from importops.services import running
 from tests.conftest import Api, create_user, grant, users_payload
@@ -41,7 +42,7 @@ def test_run_only_queues_the_work(api, django_capture_on_commit_callbacks):
     assert operation.status == "importer_importing_started" and operation.state == "importing"
     assert ImportRecord.objects.count() == 3  # nothing imported inside the request
     assert len(callbacks) == 1  # the enqueue, after commit
-    assert ImportLane.objects.filter(operation=operation).count() == 2
+    assert ImportLane.objects.filter(operation=operation).count() == importops_settings.PARALLELISM == 4
 
 
 @pytest.mark.parametrize("state", ["new", "loading", "importing", "done", "error", "canceled"])

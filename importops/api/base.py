@@ -31,7 +31,8 @@ class LimitedJSONParser(JSONParser):
     """JSON that is never read past the configured limit (DRF ignores DATA_UPLOAD_MAX_MEMORY_SIZE)."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        limit = importops_settings.MAX_REQUEST_SIZE
+        view = (parser_context or {}).get("view")
+        limit = view.body_limit() if view is not None else importops_settings.MAX_REQUEST_SIZE
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise PayloadTooLarge(limit)
@@ -76,9 +77,13 @@ class APIView(views.APIView):
     def get_exception_handler(self) -> Any:
         return exception_handler
 
+    def body_limit(self) -> int:
+        """The largest request body this endpoint reads."""
+        return int(importops_settings.MAX_REQUEST_SIZE)
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # Body size is the first check of all (SPEC section 1), before authentication.
-        limit = importops_settings.MAX_REQUEST_SIZE
+        limit = self.body_limit()
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

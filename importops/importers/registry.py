@@ -16,8 +16,8 @@ class Importer:
     key: str
     name: str
     listed: bool = True
-    #: For file importers: ``parse(path_or_file, *, file_name) -> iterator of user dicts``
-    #: (plus counts of channels/messages). None for the API importer.
+    #: For file importers: ``parse(source) -> Parsed`` (users streamed, channels listed,
+    #: messages counted; see importops.importers.parsed). None for the API importer.
     parser: Callable[..., Any] | None = None
     #: File name extensions the importer accepts, for the admin's upload form.
     extensions: tuple[str, ...] = ()
@@ -40,4 +40,13 @@ def listed() -> Iterator[Importer]:
     return (importer for importer in _importers.values() if importer.listed)
 
 
-register(API)
+def _register_builtins() -> None:
+    from importops.importers import jsonl, rocketchat_csv, slack_users
+
+    register(API)
+    register(Importer(key="csv", name="CSV", parser=rocketchat_csv.parse, extensions=(".zip", ".csv")))
+    register(Importer(key="slack-users", name="Slack_Users", parser=slack_users.parse, extensions=(".csv",)))
+    register(Importer(key="jsonl", name="JSONL", parser=jsonl.parse, extensions=(".jsonl", ".ndjson", ".zip")))
+
+
+_register_builtins()

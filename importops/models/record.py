@@ -19,7 +19,10 @@ class ImportRecord(models.Model):
     and are removed once the record has been processed.
     """
 
-    operation = models.ForeignKey("importops.ImportOperation", on_delete=models.CASCADE, related_name="records")
+    # Indexed through (operation, id) below, which also serves "newest first" lists.
+    operation = models.ForeignKey(
+        "importops.ImportOperation", on_delete=models.CASCADE, related_name="records", db_index=False
+    )
     data_type = models.CharField(max_length=16, choices=DataType.choices, default=DataType.USER)
     data = models.JSONField(default=dict)
     secret = models.JSONField(null=True, blank=True, editable=False)
@@ -34,6 +37,7 @@ class ImportRecord(models.Model):
     class Meta:
         verbose_name = "staged record"
         indexes = [
+            models.Index(fields=["operation", "id"], name="importops_record_operation"),
             models.Index(fields=["operation", "email"], name="importops_record_email"),
             models.Index(fields=["operation", "username"], name="importops_record_username"),
             models.Index(fields=["operation", "import_id"], name="importops_record_import_id"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import transaction
@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from importops import errors
+from importops.api.validation import Invalid, boolean, clean_object, number, obj, one_of, string, strings
 from importops.conf import importops_settings
 from importops.models import ImportOperation, ImportRecord
 from importops.models.record import DataType
@@ -34,6 +35,37 @@ DATA_KEYS = frozenset(
     }
 )
 STAGE_BATCH = 2000
+
+#: The per-user fields of import.addUsers (and of the jsonl importer), strictly typed.
+USER_FIELDS = {
+    "emails": strings,
+    "importIds": strings,
+    "username": string,
+    "name": string,
+    "utcOffset": number,
+    "avatarUrl": string,
+    "deleted": boolean,
+    "statusText": string,
+    "roles": strings,
+    "type": one_of("user", "bot"),
+    "bio": string,
+    "password": string,
+    "customFields": obj,
+    "services": obj,
+}
+
+
+def validate_user(value: Any, *, path: str = "") -> dict[str, Any]:
+    """One user, strictly: unknown keys dropped, ``null`` means absent. Raises Invalid."""
+    problems: list[str] = []
+    user = clean_object(value, USER_FIELDS, path=path, unknown="drop", problems=problems)
+    if problems:
+        raise Invalid(problems)
+    return user
+
+
+def has_required_data(user: dict[str, Any]) -> bool:
+    return bool(_first(user.get("emails")) and _first(user.get("importIds")))
 
 
 def _first(values: Any) -> str:
@@ -66,28 +98,57 @@ def record_for(operation_id: str, user: dict[str, Any], default_roles: list[str]
     )
 
 
-def users_stage(*, operation_id: str, users: Iterable[dict[str, Any]]) -> int:
-    """Stage users in bulk and grow the operation's counts. No state checks: callers decide."""
+def users_stage(
+    *,
+    operation_id: str,
+    users: Iterable[dict[str, Any]],
+    statuses: Iterable[str] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Stage users in bulk, a chunk per transaction, growing the operation's counts.
+
+    Each chunk first updates the operation row — conditionally on ``statuses`` when given,
+    and the operation being valid — then inserts its records: the lock order of stop calls,
+    which therefore wait for a chunk in flight and stop every later one (StagingStopped).
+    Without ``statuses`` there is no state check: the caller holds the row already.
+    """
     default_roles = list(importops_settings.DEFAULT_ROLES)
-    batch: list[ImportRecord] = []
+    batch: list[dict[str, Any]] = []
     staged = 0
     for user in users:
-        batch.append(record_for(operation_id, user, default_roles))
+        batch.append(user)
         if len(batch) >= STAGE_BATCH:
-            staged += _flush(batch)
-    staged += _flush(batch)
-    if staged:
-        ImportOperation.objects.filter(pk=operation_id).update(
-            count_total=F("count_total") + staged, count_users=F("count_users") + staged, updated_at=timezone.now()
-        )
+            staged += _stage_chunk(operation_id, batch, default_roles, statuses)
+            batch = []
+            if on_progress is not None:
+                on_progress(staged)
+    if batch:
+        staged += _stage_chunk(operation_id, batch, default_roles, statuses)
+    if on_progress is not None:
+        on_progress(staged)
     return staged
 
 
-def _flush(batch: list[ImportRecord]) -> int:
-    ImportRecord.objects.bulk_create(batch)
-    count = len(batch)
-    batch.clear()
-    return count
+class StagingStopped(Exception):
+    """The operation was stopped (or changed state) while users were being staged."""
+
+
+def _stage_chunk(
+    operation_id: str, users: list[dict[str, Any]], default_roles: list[str], statuses: Iterable[str] | None
+) -> int:
+    with transaction.atomic():
+        target = ImportOperation.objects.filter(pk=operation_id)
+        if statuses is not None:
+            target = target.filter(valid=True, status__in=list(statuses))
+        grown = target.update(
+            count_total=F("count_total") + len(users),
+            count_users=F("count_users") + len(users),
+            updated_at=timezone.now(),
+        )
+        if statuses is not None and not grown:
+            raise StagingStopped(operation_id)
+        ImportRecord.objects.bulk_create([record_for(operation_id, user, default_roles) for user in users])
+    return len(users)
 
 
 def importable_roles() -> set[str]:
@@ -100,7 +161,7 @@ def users_add(*, user: Any, users: list[dict[str, Any]]) -> None:
         return
     operation = ImportOperation.objects.latest_first().first()
     _check_can_receive(operation)
-    if any(not _first(u.get("emails")) or not _first(u.get("importIds")) for u in users):
+    if not all(has_required_data(u) for u in users):
         raise errors.MissingRequiredData()
     allowed = importable_roles()
     if any(role not in allowed for u in users for role in u.get("roles") or []):

@@ -11,28 +11,11 @@ from rest_framework.response import Response
 from importops.api.base import APIView, ok
 from importops.api.permissions import ViewImportOperations
 from importops.api.serializers import operation_json
-from importops.api.validation import Invalid, boolean, clean_object, number, obj, one_of, string, strings
+from importops.api.validation import Invalid, clean_object
 from importops.importers import registry
 from importops.models import ImportOperation
 from importops.services import operations, preview, running, staging
 from importops.states import State
-
-USER_FIELDS = {
-    "emails": strings,
-    "importIds": strings,
-    "username": string,
-    "name": string,
-    "utcOffset": number,
-    "avatarUrl": string,
-    "deleted": boolean,
-    "statusText": string,
-    "roles": strings,
-    "type": one_of("user", "bot"),
-    "bio": string,
-    "password": string,
-    "customFields": obj,
-    "services": obj,
-}
 
 
 def validate_users(body: Any) -> list[dict[str, Any]]:
@@ -46,7 +29,7 @@ def validate_users(body: Any) -> list[dict[str, Any]]:
     )
     users = []
     for index, user in enumerate(cleaned.get("users", [])):
-        users.append(clean_object(user, USER_FIELDS, path=f"users[{index}]", unknown="drop", problems=problems))
+        users.append(clean_object(user, staging.USER_FIELDS, path=f"users[{index}]", unknown="drop", problems=problems))
     if problems:
         raise Invalid(problems)
     return users

@@ -1,0 +1,43 @@
+"""The ``jsonl`` importer: one user object per line, with the fields of ``import.addUsers``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from importops.errors import FileParseError
+from importops.importers.parsed import Parsed
+from importops.importers.sources import Source, text_lines
+
+
+def _member(source: Source) -> str:
+    found = [m for m in source.members() if m.lower().endswith((".jsonl", ".ndjson", ".json"))]
+    if source.archive is None:
+        return source.members()[0]
+    if not found:
+        raise FileParseError(f"{source.file_name}: no .jsonl file found in the archive.")
+    return found[0]
+
+
+def users(source: Source) -> Iterator[dict[str, Any]]:
+    from importops.api.validation import Invalid
+    from importops.services.staging import validate_user
+
+    member = _member(source)
+    with source.open(member) as stream:
+        for line, text in text_lines(stream, member):
+            if not text.strip():
+                continue
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                raise FileParseError(f"{member} line {line}: not valid JSON ({exc}).") from exc
+            try:
+                yield validate_user(value)
+            except Invalid as exc:
+                raise FileParseError(f"{member} line {line}: {'; '.join(exc.problems)}") from exc
+
+
+def parse(source: Source) -> Parsed:
+    return Parsed(users=users(source))

@@ -1,0 +1,74 @@
+"""Stage a file as a new import (and run it, and wait for it) from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from importops.errors import ImportOpsError
+from importops.importers import registry
+from importops.management.progress import ProgressBar
+from importops.management.watch import follow
+from importops.models import ImportOperation
+from importops.services import fileimport, running
+from importops.states import Status
+
+
+class Command(BaseCommand):
+    help = (
+        "Stage FILE as a new import operation (this replaces and stops the current one, like "
+        "import.new), parsing it here with a progress bar. --run starts the import (a worker "
+        "runs it: python manage.py importops_worker); --wait follows it to the end with a "
+        "progress bar and exits non-zero unless it ends done."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path, help="the file: a CSV ZIP, a users.csv, a Slack member list, a .jsonl")
+        keys = [i.key for i in registry.listed()]
+        parser.add_argument("--importer", required=True, choices=keys, help="the file's format")
+        parser.add_argument("--run", action="store_true", help="start the import once the file is staged")
+        parser.add_argument("--wait", action="store_true", help="with --run: wait until the import ends")
+        parser.add_argument("--timeout", type=float, default=None, help="with --wait: give up after this many seconds")
+
+    def handle(
+        self, *args: Any, file: Path, importer: str, run: bool, wait: bool, timeout: float | None, **options: Any
+    ) -> None:
+        if not file.is_file():
+            raise CommandError(f"No such file: {file}")
+        bar = ProgressBar(self.stdout, label="staging")
+        try:
+            with file.open("rb") as content:
+                operation = fileimport.file_upload(
+                    user=None,
+                    importer_key=importer,
+                    file_name=file.name,
+                    content_type="",
+                    content=content,
+                    parse=False,
+                )
+            fileimport.file_parse(operation_id=operation.pk, on_progress=lambda staged: bar.update(staged, None))
+        except ImportOpsError as exc:
+            raise CommandError(exc.message) from exc
+        operation = ImportOperation.objects.get(pk=operation.pk)
+        if operation.status != Status.USER_SELECTION:
+            bar.finish()
+            raise CommandError(f"The file could not be staged: {operation.failure_reason or operation.status}")
+        bar.finish(f"Staged {operation.count_users:,} users in operation {operation.pk}.")
+        if not run:
+            self.stdout.write("Start it with --run, import.run, or the admin.")
+            return
+        try:
+            running.run_start(user=None)
+        except ImportOpsError as exc:
+            raise CommandError(exc.message) from exc
+        if not wait:
+            self.stdout.write("Started: a worker runs it. Follow it with: python manage.py importops_status --watch")
+            return
+        final = follow(operation.pk, self.stdout, timeout=timeout)
+        completed, failed = final.progress()
+        summary = f"{final.state.label}: {completed:,} created, {failed:,} failed."
+        if final.status != Status.DONE:
+            raise CommandError(summary + (f" {final.failure_reason}" if final.failure_reason else ""))
+        self.stdout.write(summary + (" List them with: python manage.py importops_errors" if failed else ""))
