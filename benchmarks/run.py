@@ -119,7 +119,9 @@ class WorkerProcess:
         return usage.ru_maxrss * 1024
 
 
-def importops_run(count: int, *, workers: int, password: bool, log_dir: Path) -> dict[str, float]:
+def importops_run(
+    count: int, *, workers: int, password: bool, log_dir: Path, env: dict[str, str] | None = None
+) -> dict[str, float]:
     from django.db import connections
 
     from importops.models import ImportOperation
@@ -134,7 +136,7 @@ def importops_run(count: int, *, workers: int, password: bool, log_dir: Path) ->
     ImportOperation.objects.filter(pk=operation.pk).update(status=Status.USER_SELECTION)
     connections.close_all()
 
-    pool = [WorkerProcess(f"bench-{n}", log_dir) for n in range(workers)]
+    pool = [WorkerProcess(f"bench-{n}", log_dir, env) for n in range(workers)]
     deadline = time.monotonic() + 60
     while not all(w.ready() for w in pool):
         if time.monotonic() > deadline:

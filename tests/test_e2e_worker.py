@@ -168,3 +168,26 @@ def test_two_workers_produce_the_same_result_as_one(api, worker_settings, tmp_pa
     assert len(lanes) == 4 and sum(1 for c, e in lanes if c + e > 0) >= 3, lanes
     for worker in pair:
         assert f"of run {shared.pk}" in worker.output(), worker.output()
+
+
+def test_sigterm_hands_lanes_back_and_another_worker_finishes(api, worker_settings, tmp_path):
+    """A deploy stops the worker (SIGTERM): it exits after its current batch instead of after
+    the whole run; the run resumes on the next worker with nothing lost or doubled."""
+    worker_settings.IMPORTOPS = {**worker_settings.IMPORTOPS, "PARALLELISM": 1}
+    operation = stage(api, dataset("t", 3000))
+    env = {"IMPORTOPS_BATCH_SIZE": "10", "IMPORTOPS_LEASE_SECONDS": "2"}
+    first = Worker(tmp_path, "deployed", **env)
+    api.post("import.run")
+    wait_for(lambda: progress(operation)[1] >= 100, timeout=60, what="the run to get going")
+    first.popen.send_signal(signal.SIGTERM)
+    first.popen.wait(timeout=15)  # not the minutes a whole run would take
+    assert "handing lane 0" in first.output()
+    assert progress(operation)[0] == "importer_importing_users"
+    second = Worker(tmp_path, "next", **env)
+    try:
+        wait_for(lambda: progress(operation)[0] == "importer_done", timeout=120, what="the run to finish")
+    finally:
+        second.stop()
+    expected_failures = sum(1 for n in range(3000) if n % 50 == 49 or n % 70 == 69 or n % 90 == 89)
+    assert imported_users("t").count() == 3000 - expected_failures
+    assert progress(operation)[1:] == (3000 - expected_failures, expected_failures)

@@ -68,10 +68,10 @@ def file_upload(
         loaded = ImportOperation.objects.filter(pk=operation.pk, status=Status.UPLOADING, valid=True).update(
             file=stored, status=Status.FILE_LOADED, updated_at=timezone.now()
         )
-        if loaded and parse:
-            enqueue_parse(operation_id=operation.pk)
-        else:  # replaced while the file was being stored
+        if not loaded:  # replaced while the file was being stored
             transaction.on_commit(lambda: files.storage().delete(stored))
+        elif parse:
+            enqueue_parse(operation_id=operation.pk)
     operation.refresh_from_db()
     return operation
 

@@ -39,6 +39,10 @@ from importops.users import StagedUser, UserAdapter
 
 logger = logging.getLogger("importops")
 
+#: Set when the worker process is asked to stop: lanes are handed back between batches
+#: (the sweep resumes the run), instead of the shutdown waiting for a whole drain task.
+STOPPING = threading.Event()
+
 FIRST_BATCH_SIZE = 16
 MAX_BATCH_GROWTH = 4
 INTEGRITY_RETRIES = 3
@@ -172,6 +176,10 @@ def _lane_drain(lane: ImportLane, holder: str) -> bool:
     size = min(FIRST_BATCH_SIZE, importops_settings.BATCH_SIZE)
     user_adapter = adapter()
     while True:
+        if STOPPING.is_set():
+            logger.info("worker stopping: handing lane %s of run %s back", lane.number, lane.operation_id)
+            ImportLane.objects.filter(pk=lane.pk, holder=holder).update(holder="", lease_expires_at=None)
+            return False
         started = time.monotonic()
         committed = _step(lane, holder, size, user_adapter)
         if committed is None:

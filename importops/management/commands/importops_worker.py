@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from types import FrameType
 from typing import Any
 
 from django.db import close_old_connections, connection
@@ -16,8 +17,10 @@ from django.db import close_old_connections, connection
 from importops.conf import importops_settings
 from importops.services import recovery
 
+from importops.services.running import STOPPING
+
 try:
-    from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
+    from django_tasks_db.management.commands import db_worker
 except ImportError as exc:  # pragma: no cover - django-tasks-db is a dependency
     raise ImportError("importops_worker needs django-tasks-db") from exc
 
@@ -40,7 +43,13 @@ def sweep_forever(stop: threading.Event) -> None:
         sweep_once()
 
 
-class Command(DbWorkerCommand):
+class Worker(db_worker.Worker):
+    def shutdown(self, signum: int, frame: FrameType | None) -> None:
+        STOPPING.set()  # a running drain task hands its lanes back after its current batch
+        super().shutdown(signum, frame)
+
+
+class Command(db_worker.Command):
     help = (
         "Run import tasks: django-tasks-db's worker loop (same options as db_worker) plus the "
         "importops recovery sweep at start and every LEASE_SECONDS/2 seconds. "
@@ -52,9 +61,11 @@ class Command(DbWorkerCommand):
         stop = threading.Event()
         thread = threading.Thread(target=sweep_forever, args=(stop,), name="importops-sweep", daemon=True)
         thread.start()
+        db_worker.Worker, original = Worker, db_worker.Worker  # db_worker's handle() builds the worker
         try:
             super().handle(*args, **options)
         finally:
+            db_worker.Worker = original
             stop.set()
 
     def add_arguments(self, parser: Any) -> None:
