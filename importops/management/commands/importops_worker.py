@@ -16,7 +16,6 @@ from django.db import close_old_connections, connection
 
 from importops.conf import importops_settings
 from importops.services import recovery
-
 from importops.services.running import STOPPING
 
 try:
