@@ -33,22 +33,33 @@ def safe_member(name: str) -> bool:
     return ".." not in name.replace("\\", "/").split("/")
 
 
-def check_upload(fileobj: IO[bytes], file_name: str) -> None:
-    """Refuse, before anything is stored, what can be judged without parsing: an empty file,
-    a broken or empty ZIP, a ZIP bomb. Raises InvalidImportFile with a reason."""
+def _open_checked(fileobj: IO[bytes], file_name: str) -> zipfile.ZipFile | None:
+    """The checked ZIP archive, or None for a plain file; InvalidImportFile with a reason for
+    an empty file, a broken or empty ZIP, a ZIP bomb."""
     fileobj.seek(0)
     head = fileobj.read(4)
     fileobj.seek(0)
     if not head:
         raise InvalidImportFile(f"The file {file_name!r} is empty.")
     if not looks_like_zip(head, file_name):
-        return
+        return None
     try:
         archive = zipfile.ZipFile(fileobj)
     except (zipfile.BadZipFile, OSError) as exc:
         raise InvalidImportFile(f"The file {file_name!r} is not a valid ZIP archive ({exc}).") from exc
-    with archive:
+    try:
         check_zip(archive, file_name)
+    except InvalidImportFile:
+        archive.close()
+        raise
+    return archive
+
+
+def check_upload(fileobj: IO[bytes], file_name: str) -> None:
+    """Refuse, before anything is stored, what can be judged without parsing."""
+    archive = _open_checked(fileobj, file_name)
+    if archive is not None:
+        archive.close()
     fileobj.seek(0)
 
 
@@ -108,23 +119,14 @@ class Source:
 
 @contextmanager
 def open_source(fileobj: IO[bytes], file_name: str) -> Iterator[Source]:
-    fileobj.seek(0)
-    head = fileobj.read(4)
-    fileobj.seek(0)
-    if not head:
-        raise FileParseError(f"The file {file_name!r} is empty.")
-    if not looks_like_zip(head, file_name):
+    try:
+        archive = _open_checked(fileobj, file_name)
+    except InvalidImportFile as exc:
+        raise FileParseError(exc.message) from exc
+    if archive is None:
         yield Source(file_name=file_name, archive=None, plain=fileobj)
         return
-    try:
-        archive = zipfile.ZipFile(fileobj)
-    except zipfile.BadZipFile as exc:
-        raise FileParseError(f"The file {file_name!r} is not a valid ZIP archive ({exc}).") from exc
     with archive:
-        try:
-            check_zip(archive, file_name)
-        except InvalidImportFile as exc:
-            raise FileParseError(exc.message) from exc
         yield Source(file_name=file_name, archive=archive, plain=None)
 
 

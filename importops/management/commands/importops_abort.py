@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from importops.models import ImportOperation
+from importops.management.choose import operation_or_latest
 from importops.services import operations
 
 
@@ -22,10 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--as", dest="username", help="the user to record in the admin history")
 
     def handle(self, *args: Any, operation: str | None, username: str | None, **options: Any) -> None:
-        chosen = ImportOperation.objects.order_by("-ts")
-        target = chosen.filter(pk=operation).first() if operation else chosen.first()
-        if target is None:
-            raise CommandError(f"No operation {operation}." if operation else "No import operation yet.")
+        target = operation_or_latest(operation)
         actor = None
         if username:
             model = get_user_model()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from importops.models import ImportFailure, ImportOperation
+from importops.management.choose import operation_or_latest
+from importops.models import ImportFailure
 
 COLUMNS = ["importId", "email", "username", "code", "field", "value"]
 
@@ -24,10 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["text", "csv"], default="text")
 
     def handle(self, *args: Any, operation: str | None, format: str, **options: Any) -> None:
-        chosen = ImportOperation.objects.order_by("-ts")
-        target = chosen.filter(pk=operation).first() if operation else chosen.first()
-        if target is None:
-            raise CommandError(f"No operation {operation}." if operation else "No import operation yet.")
+        target = operation_or_latest(operation)
         rows = (
             ImportFailure.objects.filter(operation=target)
             .order_by("id")

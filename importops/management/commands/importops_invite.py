@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from importops.models import ImportOperation
+from importops.management.choose import operation_or_latest
 from importops.services import invitations
 
 
@@ -23,10 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="only count who would be invited")
 
     def handle(self, *args: Any, operation: str | None, domain: str, http: bool, dry_run: bool, **options: Any) -> None:
-        operations = ImportOperation.objects.order_by("-ts")
-        chosen = operations.filter(pk=operation).first() if operation else operations.first()
-        if chosen is None:
-            raise CommandError(f"No operation {operation}." if operation else "No import operation yet.")
+        chosen = operation_or_latest(operation)
         if dry_run:
             self.stdout.write(f"Would invite {invitations.invitees(chosen).count()} user(s) of {chosen.pk}.")
             return
