@@ -89,7 +89,7 @@ def prepare_template() -> None:
 
 
 class WorkerProcess:
-    def __init__(self, name: str, log_dir: Path) -> None:
+    def __init__(self, name: str, log_dir: Path, env: dict[str, str] | None = None) -> None:
         self.log = log_dir / f"worker-{name}.log"
         self.popen = subprocess.Popen(
             [
@@ -103,7 +103,7 @@ class WorkerProcess:
                 name,
             ],
             cwd=ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
         )
@@ -282,13 +282,16 @@ def main() -> None:
     if args.password_users:
         count = args.password_users
         hasher = settings.PASSWORD_HASHERS[0].rsplit(".", 1)[-1]
-        one = importops_run(count, workers=1, password=True, log_dir=log_dir)
-        two = importops_run(count, workers=2, password=True, log_dir=log_dir)
-        print(
-            f"  {count} users with plaintext passwords ({hasher}): 1 worker {one['rate']:.2f} users/s, "
-            f"2 workers {two['rate']:.2f} users/s ({two['rate'] / one['rate']:.2f}x)",
-            flush=True,
-        )
+        for threads in (importops_settings.DRAIN_THREADS, 1):
+            env = {"BENCH_DRAIN_THREADS": str(threads)}
+            one = importops_run(count, workers=1, password=True, log_dir=log_dir, env=env)
+            two = importops_run(count, workers=2, password=True, log_dir=log_dir, env=env)
+            print(
+                f"  {count} users with plaintext passwords ({hasher}), DRAIN_THREADS={threads}: "
+                f"1 worker {one['rate']:.2f} users/s, 2 workers {two['rate']:.2f} users/s "
+                f"({two['rate'] / one['rate']:.2f}x)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

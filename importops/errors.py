@@ -70,7 +70,6 @@ class FileOperationNotFound(ImportOpsError):
     """A file-importer endpoint found no operation."""
 
     message = "Import Operation Not Found [error-operation-not-found]"
-    error_type = "error-operation-not-found"
 
 
 class UnknownImporter(ImportOpsError):

@@ -98,3 +98,12 @@ def test_progress_bar_redraws_on_a_terminal_and_prints_lines_otherwise():
     for done in (0, 50, 100):
         bar.update(done, 100)
     assert "\r" not in plain.getvalue() and plain.getvalue().count("\n") == 2  # first line, then the last
+
+
+def test_local_files_are_not_held_to_the_upload_limit(tmp_path, settings):
+    settings.IMPORTOPS = {**settings.IMPORTOPS, "MAX_UPLOAD_SIZE": 100}
+    path = users_file(tmp_path, 20)
+    assert path.stat().st_size > 100
+    out = io.StringIO()
+    call_command("importops_import", str(path), "--importer", "jsonl", stdout=out)
+    assert "Staged 20 users" in out.getvalue()

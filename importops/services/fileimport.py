@@ -40,16 +40,25 @@ def file_importer(key: str) -> registry.Importer:
 
 
 def file_upload(
-    *, user: Any, importer_key: str, file_name: str, content_type: str, content: IO[bytes], parse: bool = True
+    *,
+    user: Any,
+    importer_key: str,
+    file_name: str,
+    content_type: str,
+    content: IO[bytes],
+    parse: bool = True,
+    local: bool = False,
 ) -> ImportOperation:
     """Refuse what can be judged at once (4xx, nothing changed); else replace every operation
     with a new one holding the stored file, and parse it in the background (``parse=False``:
-    the caller calls file_parse itself, as the command line does)."""
+    the caller calls file_parse itself, as the command line does). MAX_UPLOAD_SIZE guards
+    uploads from outside; a ``local`` file, read from the server's own disk by an operator,
+    is not held to it."""
     importer = file_importer(importer_key)
     content.seek(0, 2)
     size = content.tell()
     content.seek(0)
-    if size > importops_settings.MAX_UPLOAD_SIZE:
+    if not local and size > importops_settings.MAX_UPLOAD_SIZE:
         raise errors.PayloadTooLarge(importops_settings.MAX_UPLOAD_SIZE)
     file_name = posixpath.basename(file_name.replace("\\", "/")) or "upload"
     check_upload(content, file_name)

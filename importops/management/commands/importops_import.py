@@ -47,6 +47,7 @@ class Command(BaseCommand):
                     content_type="",
                     content=content,
                     parse=False,
+                    local=True,
                 )
             fileimport.file_parse(operation_id=operation.pk, on_progress=lambda staged: bar.update(staged, None))
         except ImportOpsError as exc:

@@ -1,0 +1,213 @@
+"""One batch of a run (DESIGN: "Batches"): claim records, hash passwords outside any
+transaction, then judge and create users in one short transaction.
+
+Lock order, in every batch transaction: the operation row (shared) first, then records.
+Stop calls lock the operation row, then delete records; the other order would deadlock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.utils import timezone
+
+from importops.conf import importops_settings
+from importops.models import ImportedIdentity, ImportFailure, ImportLane, ImportOperation, ImportRecord
+from importops.models.record import DataType
+from importops.services.bulk import InArray, insert_rows
+from importops.services.judge import STAGED_ROW_FIELDS, StagedRow, Verdict, judge
+from importops.services.locks import operation_share_lock
+from importops.signals import users_imported
+from importops.states import IMPORTING
+from importops.users import StagedUser, UserAdapter
+
+logger = logging.getLogger("importops")
+
+INTEGRITY_RETRIES = 3
+
+
+def lease() -> timedelta:
+    """How long a lane's holder may go without renewing before it is presumed dead."""
+    return timedelta(seconds=importops_settings.LEASE_SECONDS)
+
+
+def batch_step(lane: ImportLane, holder: str, size: int, user_adapter: UserAdapter) -> int | None:
+    """Claim and import one batch: records committed, 0 when the lane has no work left,
+    None when the run was stopped or the lease lost.
+
+    Records the lane claimed before (left by a holder that died, or by a batch the time
+    budget cut short) come first. Otherwise up to ``size`` unclaimed records are locked
+    with SKIP LOCKED, so parallel lanes never wait for each other. When none of them
+    carries a password to hash, they are imported in this very transaction; else they are
+    marked as the lane's, and hashed and imported after it commits.
+    """
+    with transaction.atomic():
+        # Lock order, in every batch transaction: the operation row (shared) first, then
+        # records. Stop calls lock the operation row, then delete records: the other
+        # order would deadlock with them.
+        if not _still_running(lane.operation_id):
+            return None
+        now = timezone.now()
+        if not ImportLane.objects.filter(pk=lane.pk, holder=holder).update(lease_expires_at=now + lease()):
+            return None
+        pending = ImportRecord.objects.filter(
+            operation_id=lane.operation_id, data_type=DataType.USER, failed=False, skipped=False
+        ).order_by("id")
+        ids = list(pending.filter(lane=lane).values_list("id", flat=True)[:size])
+        if not ids:
+            needs_hashing = ExpressionWrapper(Q(secret__has_key="password"), output_field=BooleanField())  # noqa: S106
+            candidates = list(
+                pending.filter(lane__isnull=True)
+                .select_for_update(skip_locked=True)
+                .annotate(needs_hashing=needs_hashing)
+                .values_list("id", "needs_hashing")[:size]
+            )
+            if not candidates:
+                return 0
+            ids = [pk for pk, _ in candidates]
+            if not any(hashing for _, hashing in candidates):
+                return _batch(lane, holder, ids, user_adapter, claimed=False)
+            ImportRecord.objects.filter(InArray("id", ids)).update(lane=lane)
+    return _batch(lane, holder, ids, user_adapter, claimed=True)
+
+
+def _batch(lane: ImportLane, holder: str, ids: list[int], user_adapter: UserAdapter, *, claimed: bool) -> int | None:
+    """Import (a prefix of) one batch: how many records were committed, or None when the
+    run was stopped or the lease lost. ``claimed`` records belong to the lane; others are
+    locked by the caller's transaction.
+
+    Passwords are hashed before the batch's transaction, and only until the time budget is
+    spent; claimed records left over stay with the lane and go first in its next batch.
+    """
+    owner = {"lane": lane} if claimed else {"lane__isnull": True}
+    rows = ImportRecord.objects.filter(InArray("id", ids), failed=False, **owner).order_by("id")
+    deadline = time.monotonic() + importops_settings.BATCH_TIME_BUDGET
+    passwords: dict[int, str] = {}
+    checked: dict[int, tuple[StagedUser, dict[str, Any] | None]] = {}
+    taken: list[StagedRow] = []
+    for row in rows.values_list(*STAGED_ROW_FIELDS, named=True):
+        staged = user_adapter.read(row.pk, row.data, row.secret)
+        checked[row.pk] = (staged, user_adapter.check(staged))
+        if checked[row.pk][1] is None:
+            passwords[row.pk] = user_adapter.encode_password(staged)
+        taken.append(row)
+        if claimed and time.monotonic() > deadline:
+            break
+    for attempt in range(INTEGRITY_RETRIES + 1):
+        try:
+            if not _commit_batch(lane, holder, taken, user_adapter, passwords, checked, claimed):
+                return None
+            return len(taken)
+        except IntegrityError:
+            # A user or importId appeared concurrently (another lane, or the host
+            # project): judge the batch again; the clash is committed and visible now.
+            # (The failed attempt was a savepoint: the caller's locks still hold.)
+            if attempt == INTEGRITY_RETRIES:
+                raise
+            logger.warning("batch of %s hit a concurrent insert; retrying", lane)
+    return None
+
+
+def _commit_batch(
+    lane: ImportLane,
+    holder: str,
+    rows: list[StagedRow],
+    user_adapter: UserAdapter,
+    passwords: dict[int, str],
+    checked: dict[int, tuple[StagedUser, dict[str, Any] | None]],
+    claimed: bool,
+) -> bool:
+    operation_id = lane.operation_id
+    with transaction.atomic():
+        if not _still_running(operation_id):  # the shared lock a stop call waits for
+            return False
+        now = timezone.now()
+        if not ImportLane.objects.filter(pk=lane.pk, holder=holder).update(lease_expires_at=now + lease()):
+            return False
+        if claimed:
+            # Lock the lane's records; a holder that lost its lease may have got some first.
+            still_pending = set(
+                ImportRecord.objects.select_for_update()
+                .filter(InArray("id", [row.pk for row in rows]), lane=lane, failed=False)
+                .values_list("id", flat=True)
+            )
+            rows = [row for row in rows if row.pk in still_pending]
+        verdicts = judge(operation_id=operation_id, records=rows, adapter=user_adapter, checked=checked)
+        created = _create_users(operation_id, [v for v in verdicts if v.error is None], user_adapter, passwords, now)
+        failed = [v for v in verdicts if v.error is not None]
+        _record_failures(operation_id, failed)
+        done = [v.user.record_id for v in verdicts if v.error is None]
+        if done:
+            ImportRecord.objects.filter(InArray("id", done)).delete()
+        ImportLane.objects.filter(pk=lane.pk).update(
+            completed=F("completed") + len(created), error=F("error") + len(failed), updated_at=now
+        )
+        if created:
+            transaction.on_commit(lambda: _announce(operation_id, created))
+    return True
+
+
+def _still_running(operation_id: str) -> bool:
+    """Lock the operation row shared (until the transaction ends) and check it still runs."""
+    locked = operation_share_lock(operation_id)
+    return locked is not None and locked[0] in IMPORTING and locked[1]
+
+
+def _create_users(
+    operation_id: str, verdicts: list[Verdict], user_adapter: UserAdapter, passwords: dict[int, str], now: Any
+) -> list[Any]:
+    if not verdicts:
+        return []
+    importer_key = ImportOperation.objects.filter(pk=operation_id).values_list("importer_key", flat=True).get()
+    pairs = [
+        (v.user, user_adapter.build(v.user, username=v.username, password=passwords[v.user.record_id]))
+        for v in verdicts
+    ]
+    users = user_adapter.create(pairs)
+    insert_rows(
+        ImportedIdentity,
+        ["import_id", "user_id", "data"],
+        [
+            (import_id, instance.pk, staged.extras())
+            for staged, instance in pairs
+            for import_id in dict.fromkeys(staged.import_ids)
+        ],
+        constants={"operation_id": operation_id, "importer_key": importer_key, "created_at": now},
+    )
+    return users
+
+
+def _record_failures(operation_id: str, failed: list[Verdict]) -> None:
+    """Failed records keep their error and stay staged, their secrets scrubbed; the error
+    report (ImportFailure) keeps them after staging is cleared."""
+    if not failed:
+        return
+    ImportRecord.objects.bulk_update(
+        [ImportRecord(pk=v.user.record_id, errors=[v.error], failed=True, secret=None) for v in failed],
+        ["errors", "failed", "secret"],
+    )
+    ImportFailure.objects.bulk_create(
+        [
+            ImportFailure(
+                operation_id=operation_id,
+                import_id=(v.user.import_ids or [""])[0][:255],
+                email=v.user.email[:254],
+                username=v.user.username[:255],
+                code=v.error["message"],
+                field=v.error["field"] or "",
+                value=str(v.error["value"] or "")[:255],
+            )
+            for v in failed
+            if v.error is not None
+        ]
+    )
+
+
+def _announce(operation_id: str, users: list[Any]) -> None:
+    operation = ImportOperation.objects.get(pk=operation_id)
+    users_imported.send(sender=ImportOperation, operation=operation, users=users)
