@@ -19,7 +19,7 @@ from importops.admin import permissions, start
 from importops.admin.progress import error_breakdown, progress
 from importops.models import ImportOperation
 from importops.services import invitations, operations
-from importops.states import IMPORTING, LOADING, STOPPABLE, State, Status
+from importops.states import STOPPABLE, State, Status, statuses_in
 
 BADGE_CLASSES = {
     State.NEW: "new",
@@ -43,18 +43,11 @@ class StateFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        valid = {
-            State.NEW: [Status.NEW],
-            State.LOADING: list(LOADING),
-            State.READY: [Status.USER_SELECTION],
-            State.IMPORTING: list(IMPORTING),
-            State.CANCELED: [Status.CANCELLED],
-        }
         if value == State.DONE:
             return queryset.filter(status=Status.DONE)
         if value == State.ERROR:
             return queryset.filter(Q(status=Status.FAILED) | (Q(valid=False) & ~Q(status=Status.DONE)))
-        return queryset.filter(valid=True, status__in=valid.get(State(value), []))
+        return queryset.filter(valid=True, status__in=statuses_in(State(value)))
 
 
 @admin.register(ImportOperation)

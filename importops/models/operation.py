@@ -9,7 +9,7 @@ from django.db.models import Max, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from importops.states import IMPORTING, LOADING, State, Status, state_for
+from importops.states import IMPORTING, State, Status, state_for
 
 
 def new_object_id() -> str:
@@ -20,12 +20,6 @@ def new_object_id() -> str:
 class ImportOperationQuerySet(models.QuerySet["ImportOperation"]):
     def latest_first(self) -> ImportOperationQuerySet:
         return self.order_by("-ts")
-
-    def valid(self) -> ImportOperationQuerySet:
-        return self.filter(valid=True)
-
-    def running(self) -> ImportOperationQuerySet:
-        return self.filter(status__in=IMPORTING | LOADING)
 
     def importing(self) -> ImportOperationQuerySet:
         return self.filter(status__in=IMPORTING, valid=True)

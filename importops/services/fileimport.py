@@ -193,7 +193,7 @@ def _latest() -> ImportOperation:
 def file_data(*, offset: int | None, count: int | None) -> dict[str, Any]:
     """getImportFileData: no side effects."""
     operation = _latest()
-    if operation.state in (State.LOADING,) or operation.status == Status.NEW and operation.importer_key != "api":
+    if operation.state == State.LOADING:
         return {"waiting": True}
     if operation.state == State.ERROR and operation.failure_reason:
         raise errors.ImportOpsError(operation.failure_reason)

@@ -26,9 +26,10 @@ class Command(BaseCommand):
         actor = None
         if username:
             model = get_user_model()
-            actor = model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
-            if actor is None:
-                raise CommandError(f"No user {username!r}.")
+            try:
+                actor = model._default_manager.get_by_natural_key(username)
+            except model.DoesNotExist as exc:
+                raise CommandError(f"No user {username!r}.") from exc
         if not operations.operation_abort(operation=target, user=actor):
             raise CommandError(f"Operation {target.pk} has already finished ({target.state.label}).")
         self.stdout.write(f"Aborted operation {target.pk}.")
