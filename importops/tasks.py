@@ -19,3 +19,11 @@ def parse_import_file(operation_id: str) -> None:
     from importops.services import fileimport
 
     fileimport.file_parse(operation_id=operation_id)
+
+
+@task()
+def undo_import(operation_id: str, user_id: int | str | None = None) -> None:
+    """Undo what a finished import did (see services.undo)."""
+    from importops.services import undo
+
+    undo.undo_run(operation_id=operation_id, user_id=user_id)

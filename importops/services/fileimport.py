@@ -20,6 +20,7 @@ from importops.importers import registry
 from importops.importers.parsed import Parsed
 from importops.importers.sources import check_upload, open_source
 from importops.models import ImportOperation, ImportRecord
+from importops.models.operation import ExistingUsers
 from importops.models.record import DataType
 from importops.services import download, files, operations, running, staging
 from importops.services.audit import CHANGE, audit
@@ -239,7 +240,13 @@ def _first_email(data: dict[str, Any]) -> str:
 
 
 def import_start(
-    *, user: Any, select_all: bool, selected: list[str] | None = None, deselected: list[str] | None = None
+    *,
+    user: Any,
+    select_all: bool,
+    selected: list[str] | None = None,
+    deselected: list[str] | None = None,
+    existing_users: str = ExistingUsers.FAIL,
+    update_passwords: bool = False,
 ) -> ImportOperation:
     """startImport: mark unselected users skipped (not counted in total), then run. The
     selection is everybody (``select_all``) or ``selected`` importIds, minus ``deselected``."""
@@ -263,7 +270,7 @@ def import_start(
             audit(
                 user=user, obj=operation, action=CHANGE, message=f"Selected {chosen} of {operation.count_users} users"
             )
-    return running.run_start(user=user)
+    return running.run_start(user=user, existing_users=existing_users, update_passwords=update_passwords)
 
 
 def progress(*, operation: ImportOperation) -> dict[str, Any]:

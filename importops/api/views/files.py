@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from importops.api.base import APIView, LimitedJSONParser, ok
 from importops.api.validation import Invalid, boolean, clean_object, string, strings, validate
+from importops.api.views.imports import POLICY_FIELDS, policy_arguments
 from importops.conf import importops_settings
 from importops.errors import FileOperationNotFound
 from importops.models import ImportOperation
@@ -86,22 +87,24 @@ class GetImportFileDataView(APIView):
         return ok(fileimport.file_data(offset=offset, count=count))
 
 
-def _selection(body: Any) -> tuple[bool, list[str]]:
-    """(import all?, selected importIds) from the 7.0 or the pre-7.0 startImport body."""
+def _selection(body: Any) -> tuple[bool, list[str], dict[str, Any]]:
+    """(import all?, selected importIds, policy arguments) from the 7.0 or the pre-7.0
+    startImport body (with the existing-user policy as an extension)."""
     problems: list[str] = []
     outer = clean_object(
         body,
-        {"input": lambda v: None if isinstance(v, dict) else "must be an object"},
+        {"input": lambda v: None if isinstance(v, dict) else "must be an object", **POLICY_FIELDS},
         required=("input",),
         problems=problems,
     )
+    policy = policy_arguments(outer)
     given = outer.get("input", {})
     users = given.get("users") if isinstance(given, dict) else None
     if isinstance(users, dict):
         chosen = clean_object(users, {"all": boolean, "list": strings}, path="input.users", problems=problems)
         if problems:
             raise Invalid(problems)
-        return bool(chosen.get("all", False)), list(chosen.get("list", []))
+        return bool(chosen.get("all", False)), list(chosen.get("list", [])), policy
     if isinstance(users, list):
         selected = []
         for index, user in enumerate(users):
@@ -117,14 +120,14 @@ def _selection(body: Any) -> tuple[bool, list[str]]:
                 selected.append(row["user_id"])
         if problems:
             raise Invalid(problems)
-        return False, selected
+        return False, selected, policy
     raise Invalid(problems or ["input.users: must be an object ({all, list}) or an array of users"])
 
 
 class StartImportView(APIView):
     def post(self, request: Request) -> Response:
-        select_all, selected = _selection(self.body(request))
-        fileimport.import_start(user=request.user, select_all=select_all, selected=selected)
+        select_all, selected, policy = _selection(self.body(request))
+        fileimport.import_start(user=request.user, select_all=select_all, selected=selected, **policy)
         return ok()
 
 

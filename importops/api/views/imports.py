@@ -11,10 +11,11 @@ from rest_framework.response import Response
 from importops.api.base import APIView, ok
 from importops.api.permissions import ViewImportOperations
 from importops.api.serializers import operation_json
-from importops.api.validation import Invalid, clean_object
+from importops.api.validation import Invalid, boolean, clean_object, one_of, string, validate
 from importops.importers import registry
 from importops.models import ImportOperation
-from importops.services import operations, preview, running, staging
+from importops.models.operation import ExistingUsers, UndoMode
+from importops.services import operations, preview, running, staging, undo
 from importops.states import State
 
 
@@ -58,14 +59,48 @@ class AddUsersView(APIView):
         return ok()
 
 
+#: The existing-user policy of a run (an extension): import.preview, import.run, startImport.
+POLICY_FIELDS = {"existingUsers": one_of(*ExistingUsers.values), "updatePasswords": boolean}
+
+
+def optional_body(view: APIView, request: Request) -> Any:
+    """The body of an endpoint Rocket.Chat calls without one: read only when it is non-empty
+    JSON (clients that send nothing, or an empty form, keep working)."""
+    is_json = request.content_type.split(";")[0].strip().endswith("json")
+    if not is_json or request.META.get("CONTENT_LENGTH") in (None, "", "0"):
+        return {}
+    return view.body(request)
+
+
+def policy_arguments(body: dict[str, Any]) -> dict[str, Any]:
+    """Service keyword arguments from a validated body holding POLICY_FIELDS."""
+    return {
+        "existing_users": body.get("existingUsers", ExistingUsers.FAIL),
+        "update_passwords": body.get("updatePasswords", False),
+    }
+
+
 class PreviewView(APIView):
     def post(self, request: Request) -> Response:
-        return ok(preview.users_preview())
+        body = validate(optional_body(self, request), POLICY_FIELDS)
+        return ok(preview.users_preview(**policy_arguments(body)))
 
 
 class RunView(APIView):
     def post(self, request: Request) -> Response:
-        running.run_start(user=request.user)
+        body = validate(optional_body(self, request), POLICY_FIELDS)
+        running.run_start(user=request.user, **policy_arguments(body))
+        return ok()
+
+
+class UndoView(APIView):
+    def post(self, request: Request) -> Response:
+        body = validate(
+            self.body(request),
+            {"operationId": string, "mode": one_of(*UndoMode.values)},
+            required=("operationId",),
+        )
+        undo.undo_start(user=request.user, operation_id=body["operationId"], mode=body.get("mode", UndoMode.DELETE))
         return ok()
 
 
