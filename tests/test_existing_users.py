@@ -217,7 +217,7 @@ def test_a_batch_checks_existing_users_with_a_fixed_number_of_queries(api, captu
     names = []
 
     def queries_for(count):  # both counts fit in the first batch (16)
-        stage(api, [user_payload(n, name=f"New Name{len(names)}") for n in range(count)])
+        stage(api, [user_payload(n, name=f"First{len(names)} Last{len(names)}") for n in range(count)])
         names.append(count)
         with CaptureQueriesContext(connection) as queries:
             run(api, capture, existingUsers="update")
