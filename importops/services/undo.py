@@ -16,6 +16,7 @@ from collections import Counter
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -26,6 +27,7 @@ from importops.models.change import ChangeAction, UndoOutcome
 from importops.models.operation import UndoMode
 from importops.services.audit import CHANGE, audit
 from importops.services.bulk import InArray
+from importops.services.permissions import ABORT, can
 from importops.services.running import adapter
 from importops.services.staging import importable_roles
 from importops.states import UNDOABLE, Status
@@ -42,12 +44,15 @@ def undo_start(*, user: Any, operation_id: str, mode: str = UndoMode.DELETE) -> 
     """Move a finished operation to ``importer_undoing`` and queue the undo (after commit).
 
     Refused (``error-invalid-operation-status``) unless the run ended: done, failed or
-    canceled — never while it runs, and never twice.
+    canceled — never while it runs, and never twice. The caller needs the abort permission
+    on the operation (globally or as an object permission).
     """
     with transaction.atomic():
         operation = ImportOperation.objects.filter(pk=operation_id).first()
         if operation is None:
             raise errors.OperationNotFound()
+        if user is not None and not can(user, ABORT, operation):
+            raise PermissionDenied
         total = ImportChange.objects.filter(operation=operation).count()
         counts = {"total": total, "processed": 0, **dict.fromkeys(COUNTERS, 0), "from": operation.status}
         started = ImportOperation.objects.filter(pk=operation.pk, status__in=UNDOABLE).update(
