@@ -303,7 +303,8 @@ class UserAdapter:
             return {}
         rows = self.model._default_manager.filter(InArray("pk", pks))
         if lock:
-            rows = rows.select_for_update()
+            # In key order, by every caller (a batch, an undo): no two of them deadlock.
+            rows = rows.select_for_update().order_by("pk")
         return {row["pk"]: row for row in rows.values("pk", *fields)}
 
     def protected(self, pks: Iterable[Any]) -> set[Any]:

@@ -176,7 +176,9 @@ def test_admin_undo_asks_then_starts(api, capture, admin, client):
 def test_command_undo_and_change_report(api, capture):
     import_users(api, capture, [user_payload(0, name="Old Name")])
     second = import_users(
-        api, capture, [user_payload(0, name="New Name"), user_payload(1), {**user_payload(2), "emails": ["bad"]}],
+        api,
+        capture,
+        [user_payload(0, name="New Name"), user_payload(1), {**user_payload(2), "emails": ["bad"]}],
         existingUsers="update",
     )
     report = io.StringIO()
