@@ -22,6 +22,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from importops import errors
+from importops.conf import importops_settings
 from importops.models import AuthToken, ImportChange, ImportedIdentity, ImportOperation
 from importops.models.change import ChangeAction, UndoOutcome
 from importops.models.operation import UndoMode
@@ -35,7 +36,7 @@ from importops.users import UserAdapter
 
 logger = logging.getLogger("importops")
 
-CHUNK = 500
+MAX_CHUNK = 500
 COUNTERS = ("deleted", "deactivated", "reverted", "unlinked", "kept", "gone")
 KEPT = {UndoOutcome.KEPT_LOGGED_IN, UndoOutcome.KEPT_CHANGED}
 
@@ -68,7 +69,6 @@ def undo_start(*, user: Any, operation_id: str, mode: str = UndoMode.DELETE) -> 
 
 
 def _enqueue(operation_id: str, user_id: Any) -> None:
-    from importops.conf import importops_settings
     from importops.tasks import undo_import
 
     task = undo_import.using(backend=importops_settings.TASK_BACKEND, queue_name=importops_settings.TASK_QUEUE)
@@ -101,7 +101,9 @@ def _undo_chunk(operation_id: str, user_adapter: UserAdapter) -> bool:
         if operation is None or operation.status != Status.UNDOING:
             return False
         changes = list(
-            ImportChange.objects.select_for_update().filter(operation_id=operation_id, undo="").order_by("id")[:CHUNK]
+            ImportChange.objects.select_for_update()
+            .filter(operation_id=operation_id, undo="")
+            .order_by("id")[: min(MAX_CHUNK, importops_settings.BATCH_SIZE)]
         )
         if not changes:
             return False
