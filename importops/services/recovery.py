@@ -2,7 +2,8 @@
 
 A run whose every lease has expired (its workers died or were killed) is resumed: drain
 tasks are queued again and take over the expired lanes, starting with the records those
-lanes had claimed. After ``MAX_RESUMES`` resumes the run fails with a reason instead.
+lanes had claimed. After ``MAX_RESUMES`` resumes the run fails with a reason instead. An
+undo that moved no chunk for a lease period is queued again (it goes on where it stopped).
 
 ``sweep`` runs at the start of every drain task, at start and periodically in
 ``manage.py importops_worker``, and as ``manage.py importops_recover`` (for cron). It never
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from importops.conf import importops_settings
 from importops.models import ImportLane, ImportOperation, ImportRecord
+from importops.services import undo
 from importops.states import LOADING, Status
 
 logger = logging.getLogger("importops")
@@ -47,6 +49,7 @@ def sweep() -> list[str]:
     for operation in ImportOperation.objects.filter(valid=True, status__in=LOADING, updated_at__lt=stale_before):
         if _reparse(operation, now):
             acted.append(operation.pk)
+    acted += undo.undo_resume(stale_before=stale_before)
     return acted
 
 

@@ -29,7 +29,6 @@ from importops.models.operation import UndoMode
 from importops.services.audit import CHANGE, audit
 from importops.services.bulk import InArray
 from importops.services.permissions import ABORT, can
-from importops.services.running import adapter
 from importops.services.staging import importable_roles
 from importops.states import UNDOABLE, Status
 from importops.users import UserAdapter
@@ -77,7 +76,7 @@ def _enqueue(operation_id: str, user_id: Any) -> None:
 
 def undo_run(*, operation_id: str, user_id: Any = None) -> None:
     """The body of the undo task: chunk by chunk until every change is undone, then done."""
-    user_adapter = adapter()
+    user_adapter: UserAdapter = importops_settings.USER_ADAPTER()
     while _undo_chunk(operation_id, user_adapter):
         pass
     with transaction.atomic():
@@ -92,6 +91,23 @@ def undo_run(*, operation_id: str, user_id: Any = None) -> None:
             actor = get_user_model()._default_manager.filter(pk=user_id).first() if user_id else None
             audit(user=actor, obj=operation, action=CHANGE, message=f"Undone: {summary or 'nothing to undo'}")
     logger.info("undo done id=%s", operation_id)
+
+
+def undo_resume(*, stale_before: Any) -> list[str]:
+    """Queue again every undo that moved no chunk since ``stale_before`` (its worker died).
+    Two undo tasks of one operation are harmless: chunks lock the operation row in turn."""
+    stale = ImportOperation.objects.filter(status=Status.UNDOING, updated_at__lt=stale_before)
+    resumed = []
+    for operation_id in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            taken = ImportOperation.objects.filter(
+                pk=operation_id, status=Status.UNDOING, updated_at__lt=stale_before
+            ).update(updated_at=timezone.now())
+            if taken:
+                transaction.on_commit(lambda pk=operation_id: _enqueue(pk, None))
+                resumed.append(operation_id)
+                logger.warning("undo resumed id=%s", operation_id)
+    return resumed
 
 
 def _undo_chunk(operation_id: str, user_adapter: UserAdapter) -> bool:
