@@ -225,3 +225,64 @@ def test_a_batch_checks_existing_users_with_a_fixed_number_of_queries(api, captu
 
     queries_for(4)  # warm-up: one-off lookups (content types, groups) are cached after it
     assert queries_for(14) == queries_for(4)
+
+
+def test_admin_review_previews_and_starts_with_the_chosen_policy(api, admin, capture, client):
+    from django.urls import reverse
+
+    from tests.files import upload_body, users_csv, zipped
+
+    import_users(api, capture, [{**user_payload(n), "name": f"Old {n}"} for n in range(3)])
+    rows = [(f"u{n}", f"u{n}@example.com", f"New {n}") for n in range(5)]
+    with capture(execute=True):
+        api.post("uploadImportFile", upload_body(zipped({"users.csv": users_csv(rows)}), importer="csv", name="x.zip"))
+    operation_id = api.get("import.status").json()["operation"]["_id"]
+    client.force_login(admin)
+    url = reverse("admin:importops_importoperation_review", args=[operation_id])
+    page = client.get(url, {"existing_users": "update"}).content.decode()
+    assert 'id="importops-would-create">2<' in page and 'id="importops-would-update">3<' in page
+    assert "New 0" in page and 'id="importops-updates"' in page
+    assert 'id="importops-would-update">0<' in client.get(url).content.decode()  # default: fail
+    shown = [f"u{n}@example.com" for n in range(5)]
+    with capture(execute=True):
+        started = client.post(url, {"shown": shown, "selected": shown, "existing_users": "update"})
+    assert started.status_code == 302
+    operation = api.get("import.status").json()["operation"]
+    assert counts(operation) == {"created": 2, "error": 0, "updated": 3, "skipped": 0, "unchanged": 0}
+    assert full_name(by_email("u1@example.com")).startswith("New")
+
+
+def test_start_import_takes_the_policy_beside_input(api, capture):
+    from tests.files import upload_body, users_csv, zipped
+
+    import_users(api, capture, [user_payload(1)])
+    with capture(execute=True):
+        api.post(
+            "uploadImportFile",
+            upload_body(
+                zipped({"users.csv": users_csv([("u1", "u1@example.com", "X Y")])}), importer="csv", name="x.zip"
+            ),
+        )
+    with capture(execute=True):
+        response = api.post("startImport", {"input": {"users": {"all": True}}, "existingUsers": "skip"})
+    assert response.status_code == 200, response.content
+    assert counts(api.get("import.status").json()["operation"])["skipped"] == 1
+
+
+def test_importops_import_existing_users_option(api, capture, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    from tests.files import jsonl
+
+    import_users(api, capture, [user_payload(n) for n in range(2)])
+    path = tmp_path / "users.jsonl"
+    path.write_bytes(jsonl([user_payload(n, name="From File") for n in range(3)]))
+    out = io.StringIO()
+    with capture(execute=True):
+        call_command(
+            "importops_import", str(path), "--importer", "jsonl", "--run", "--existing-users", "update", stdout=out
+        )
+    operation = api.get("import.status").json()["operation"]
+    assert counts(operation) == {"created": 1, "error": 0, "updated": 2, "skipped": 0, "unchanged": 0}
