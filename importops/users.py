@@ -25,7 +25,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from importops.services.bulk import InArray, insert_rows
+from importops.bulk import InArray, insert_rows
 
 BCRYPT_HASH = re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")
 NOT_USERNAME_CHARS = re.compile(r"[^\w.@+-]")

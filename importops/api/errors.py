@@ -12,9 +12,9 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from importops.api.ratelimit import Window
-from importops.api.validation import Invalid
 from importops.conf import importops_settings
 from importops.errors import ImportOpsError, PayloadTooLarge
+from importops.validation import Invalid
 
 logger = logging.getLogger("importops.api")
 

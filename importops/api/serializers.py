@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from importops.api.timestamps import timestamp
 from importops.models import ImportOperation
+from importops.timestamps import timestamp
 
 
 def operation_json(operation: ImportOperation) -> dict[str, Any]:

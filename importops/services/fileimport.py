@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from importops import errors
+from importops.bulk import InArray
 from importops.conf import importops_settings
 from importops.importers import registry
 from importops.importers.parsed import Parsed
@@ -23,7 +24,6 @@ from importops.models import ImportOperation, ImportRecord
 from importops.models.record import DataType
 from importops.services import download, files, operations, running, staging
 from importops.services.audit import CHANGE, audit
-from importops.services.bulk import InArray
 from importops.states import State, Status
 
 logger = logging.getLogger("importops")

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from importops.bulk import InArray
 from importops.models import ImportedIdentity, ImportRecord
 from importops.models.record import DataType
-from importops.services.bulk import InArray
 from importops.users import (
     ALREADY_IMPORTED,
     DUPLICATE,

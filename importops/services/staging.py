@@ -10,7 +10,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from importops import errors
-from importops.api.validation import Invalid, boolean, clean_object, number, obj, one_of, string, strings
 from importops.conf import importops_settings
 from importops.models import ImportOperation, ImportRecord
 from importops.models.record import DataType
@@ -35,33 +34,6 @@ DATA_KEYS = frozenset(
     }
 )
 STAGE_BATCH = 2000
-
-#: The per-user fields of import.addUsers (and of the jsonl importer), strictly typed.
-USER_FIELDS = {
-    "emails": strings,
-    "importIds": strings,
-    "username": string,
-    "name": string,
-    "utcOffset": number,
-    "avatarUrl": string,
-    "deleted": boolean,
-    "statusText": string,
-    "roles": strings,
-    "type": one_of("user", "bot"),
-    "bio": string,
-    "password": string,
-    "customFields": obj,
-    "services": obj,
-}
-
-
-def validate_user(value: Any, *, path: str = "") -> dict[str, Any]:
-    """One user, strictly: unknown keys dropped, ``null`` means absent. Raises Invalid."""
-    problems: list[str] = []
-    user = clean_object(value, USER_FIELDS, path=path, unknown="drop", problems=problems)
-    if problems:
-        raise Invalid(problems)
-    return user
 
 
 def has_required_data(user: dict[str, Any]) -> bool:

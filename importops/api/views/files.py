@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from importops.api.base import APIView, LimitedJSONParser, ok
-from importops.api.validation import Invalid, boolean, clean_object, string, strings, validate
 from importops.conf import importops_settings
 from importops.errors import FileOperationNotFound
 from importops.models import ImportOperation
 from importops.services import fileimport
+from importops.validation import Invalid, string, validate, validate_selection
 
 UPLOAD_FIELDS = {"binaryContent": string, "contentType": string, "fileName": string, "importerKey": string}
 
@@ -86,44 +86,9 @@ class GetImportFileDataView(APIView):
         return ok(fileimport.file_data(offset=offset, count=count))
 
 
-def _selection(body: Any) -> tuple[bool, list[str]]:
-    """(import all?, selected importIds) from the 7.0 or the pre-7.0 startImport body."""
-    problems: list[str] = []
-    outer = clean_object(
-        body,
-        {"input": lambda v: None if isinstance(v, dict) else "must be an object"},
-        required=("input",),
-        problems=problems,
-    )
-    given = outer.get("input", {})
-    users = given.get("users") if isinstance(given, dict) else None
-    if isinstance(users, dict):
-        chosen = clean_object(users, {"all": boolean, "list": strings}, path="input.users", problems=problems)
-        if problems:
-            raise Invalid(problems)
-        return bool(chosen.get("all", False)), list(chosen.get("list", []))
-    if isinstance(users, list):
-        selected = []
-        for index, user in enumerate(users):
-            row = clean_object(
-                user,
-                {"user_id": string, "do_import": boolean},
-                path=f"input.users[{index}]",
-                required=("user_id",),
-                unknown="drop",
-                problems=problems,
-            )
-            if row.get("do_import", True) and "user_id" in row:
-                selected.append(row["user_id"])
-        if problems:
-            raise Invalid(problems)
-        return False, selected
-    raise Invalid(problems or ["input.users: must be an object ({all, list}) or an array of users"])
-
-
 class StartImportView(APIView):
     def post(self, request: Request) -> Response:
-        select_all, selected = _selection(self.body(request))
+        select_all, selected = validate_selection(self.body(request))
         fileimport.import_start(user=request.user, select_all=select_all, selected=selected)
         return ok()
 

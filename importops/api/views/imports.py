@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models.functions import Coalesce, Greatest
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,28 +9,11 @@ from rest_framework.response import Response
 from importops.api.base import APIView, ok
 from importops.api.permissions import ViewImportOperations
 from importops.api.serializers import operation_json
-from importops.api.validation import Invalid, clean_object
 from importops.importers import registry
 from importops.models import ImportOperation
 from importops.services import operations, preview, running, staging
 from importops.states import State
-
-
-def validate_users(body: Any) -> list[dict[str, Any]]:
-    """``{"users": [...]}`` strictly; unknown per-user keys dropped, any other top-level key refused."""
-    problems: list[str] = []
-    cleaned = clean_object(
-        body,
-        {"users": lambda v: None if isinstance(v, list) else "must be an array"},
-        required=("users",),
-        problems=problems,
-    )
-    users = []
-    for index, user in enumerate(cleaned.get("users", [])):
-        users.append(clean_object(user, staging.USER_FIELDS, path=f"users[{index}]", unknown="drop", problems=problems))
-    if problems:
-        raise Invalid(problems)
-    return users
+from importops.validation import validate_users
 
 
 class NewView(APIView):
