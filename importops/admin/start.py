@@ -22,6 +22,7 @@ from importops.services.judge import STAGED_ROW_FIELDS, judge
 from importops.services.preview import operation_preview
 from importops.services.running import adapter
 from importops.states import State, Status
+from importops.tasks import enqueue
 
 SHOWN_USERS = 500
 
@@ -51,17 +52,18 @@ def start_view(model_admin: Any, request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            operation = fileimport.file_upload(
+            work = fileimport.file_upload(
                 user=request.user,
                 importer_key=form.cleaned_data["importer"],
                 file_name=upload.name,
                 content_type=upload.content_type or "",
                 content=upload,
             )
+            enqueue(work)
         except ImportOpsError as exc:
             form.add_error("file", exc.message)
         else:
-            return HttpResponseRedirect(reverse("admin:importops_importoperation_review", args=[operation.pk]))
+            return HttpResponseRedirect(reverse("admin:importops_importoperation_review", args=[work.operation.pk]))
     context = _context(model_admin, request, "Start an import", form=form)
     return TemplateResponse(request, "admin/importops/importoperation/start.html", context)
 
@@ -73,8 +75,10 @@ def review_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
         shown = request.POST.getlist("shown")
         ticked = set(request.POST.getlist("selected"))
         try:
-            fileimport.import_start(
-                user=request.user, select_all=True, deselected=[k for k in shown if k not in ticked]
+            enqueue(
+                fileimport.import_start(
+                    user=request.user, select_all=True, deselected=[k for k in shown if k not in ticked]
+                )
             )
         except ImportOpsError as exc:
             messages.error(request, exc.message)

@@ -24,6 +24,7 @@ from importops.models import ImportOperation, ImportRecord
 from importops.models.record import DataType
 from importops.services import download, files, operations, running, staging
 from importops.services.audit import CHANGE, audit
+from importops.services.work import Work
 from importops.states import State, Status
 
 logger = logging.getLogger("importops")
@@ -46,12 +47,11 @@ def file_upload(
     file_name: str,
     content_type: str,
     content: IO[bytes],
-    parse: bool = True,
     local: bool = False,
-) -> ImportOperation:
+) -> Work:
     """Refuse what can be judged at once (4xx, nothing changed); else replace every operation
-    with a new one holding the stored file, and parse it in the background (``parse=False``:
-    the caller calls file_parse itself, as the command line does). MAX_UPLOAD_SIZE guards
+    with a new one holding the stored file, whose parse is the work returned (the command
+    line calls file_parse itself instead). MAX_UPLOAD_SIZE guards
     uploads from outside; a ``local`` file, read from the server's own disk by an operator,
     is not held to it."""
     importer = file_importer(importer_key)
@@ -79,29 +79,16 @@ def file_upload(
         )
         if not loaded:  # replaced while the file was being stored
             transaction.on_commit(lambda: files.storage().delete(stored))
-        elif parse:
-            enqueue_parse(operation_id=operation.pk)
     operation.refresh_from_db()
-    return operation
+    return Work(operation, parse=bool(loaded))
 
 
-def file_download(*, user: Any, importer_key: str, url: str) -> ImportOperation:
+def file_download(*, user: Any, importer_key: str, url: str) -> Work:
     file_importer(importer_key)
     content, content_type, name = download.download(url)
     return file_upload(
         user=user, importer_key=importer_key, file_name=name, content_type=content_type, content=ContentFile(content)
     )
-
-
-def enqueue_parse(*, operation_id: str) -> None:
-    from importops.tasks import parse_import_file
-
-    def enqueue() -> None:
-        parse_import_file.using(
-            backend=importops_settings.TASK_BACKEND, queue_name=importops_settings.TASK_QUEUE
-        ).enqueue(operation_id)
-
-    transaction.on_commit(enqueue)
 
 
 # -- parsing (the background task) ----------------------------------------------------
@@ -240,7 +227,7 @@ def _first_email(data: dict[str, Any]) -> str:
 
 def import_start(
     *, user: Any, select_all: bool, selected: list[str] | None = None, deselected: list[str] | None = None
-) -> ImportOperation:
+) -> Work:
     """startImport: mark unselected users skipped (not counted in total), then run. The
     selection is everybody (``select_all``) or ``selected`` importIds, minus ``deselected``."""
     with transaction.atomic():

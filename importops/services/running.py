@@ -1,7 +1,7 @@
 """Running an import: start, drain lane by lane, finish or fail (DESIGN: "Background work").
 
-A run has ``PARALLELISM`` lanes (see ``ImportLane``). ``run_start`` queues one drain task per
-lane. A drain task works up to DRAIN_THREADS lanes at once; a lane is taken when free or
+A run has ``PARALLELISM`` lanes (see ``ImportLane``). ``run_start`` asks for one drain task
+per lane. A drain task works up to DRAIN_THREADS lanes at once; a lane is taken when free or
 when its holder's lease expired, and processed batch by batch (``importops.services.batches``)
 with batch sizes adapted to time. The last lane to finish marks the operation done.
 """
@@ -23,9 +23,10 @@ from importops import errors
 from importops.conf import importops_settings
 from importops.importers import registry
 from importops.models import ImportLane, ImportOperation, ImportRecord
-from importops.services import batches, recovery
+from importops.services import batches
 from importops.services.audit import CHANGE, audit
 from importops.services.batches import lease
+from importops.services.work import Work
 from importops.states import IMPORTING, LOADING, Status
 from importops.users import UserAdapter
 
@@ -46,8 +47,9 @@ def adapter() -> UserAdapter:
 # -- starting -------------------------------------------------------------------------
 
 
-def run_start(*, user: Any) -> ImportOperation:
-    """``import.run``: move the latest valid operation from ready to importing and queue it."""
+def run_start(*, user: Any) -> Work:
+    """``import.run``: move the latest valid operation from ready to importing; its drain
+    tasks are the work returned."""
     with transaction.atomic():
         operation = ImportOperation.objects.latest_first().first()
         if operation is None or not operation.valid:
@@ -67,21 +69,8 @@ def run_start(*, user: Any) -> ImportOperation:
             [ImportLane(operation=operation, number=n, updated_at=now) for n in range(lanes)]
         )
         audit(user=user, obj=operation, action=CHANGE, message="Started the import")
-        enqueue_drains(operation_id=operation.pk, count=lanes)
     logger.info("run started id=%s lanes=%s", operation.pk, lanes)
-    return operation
-
-
-def enqueue_drains(*, operation_id: str, count: int) -> None:
-    """Queue ``count`` drain tasks once the current transaction commits."""
-    from importops.tasks import drain_import
-
-    def enqueue() -> None:
-        task = drain_import.using(backend=importops_settings.TASK_BACKEND, queue_name=importops_settings.TASK_QUEUE)
-        for _ in range(count):
-            task.enqueue(operation_id)
-
-    transaction.on_commit(enqueue)
+    return Work(operation, drains=lanes)
 
 
 # -- draining -------------------------------------------------------------------------
@@ -93,7 +82,6 @@ def drain(*, operation_id: str) -> None:
     Up to DRAIN_THREADS lanes are worked at once, one per thread: while one thread waits
     for the database, another prepares its batch. (SQLite has one writer at a time: one.)
     """
-    recovery.sweep()
     failures: list[BaseException] = []
 
     def work(own_connection: bool) -> None:

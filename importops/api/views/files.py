@@ -16,6 +16,7 @@ from importops.conf import importops_settings
 from importops.errors import FileOperationNotFound
 from importops.models import ImportOperation
 from importops.services import fileimport
+from importops.tasks import enqueue
 from importops.validation import Invalid, string, validate, validate_selection
 
 UPLOAD_FIELDS = {"binaryContent": string, "contentType": string, "fileName": string, "importerKey": string}
@@ -51,8 +52,10 @@ class UploadImportFileView(APIView):
                 content = io.BytesIO(base64.b64decode(data, validate=True))
             except (binascii.Error, ValueError) as exc:
                 raise Invalid([f"binaryContent: not valid base64 ({exc})"]) from exc
-        fileimport.file_upload(
-            user=request.user, importer_key=key, file_name=name, content_type=content_type, content=content
+        enqueue(
+            fileimport.file_upload(
+                user=request.user, importer_key=key, file_name=name, content_type=content_type, content=content
+            )
         )
         return ok()
 
@@ -62,7 +65,7 @@ class DownloadPublicImportFileView(APIView):
         body = validate(
             self.body(request), {"fileUrl": string, "importerKey": string}, required=("fileUrl", "importerKey")
         )
-        fileimport.file_download(user=request.user, importer_key=body["importerKey"], url=body["fileUrl"])
+        enqueue(fileimport.file_download(user=request.user, importer_key=body["importerKey"], url=body["fileUrl"]))
         return ok()
 
 
@@ -89,7 +92,7 @@ class GetImportFileDataView(APIView):
 class StartImportView(APIView):
     def post(self, request: Request) -> Response:
         select_all, selected = validate_selection(self.body(request))
-        fileimport.import_start(user=request.user, select_all=select_all, selected=selected)
+        enqueue(fileimport.import_start(user=request.user, select_all=select_all, selected=selected))
         return ok()
 
 

@@ -13,6 +13,7 @@ from importops.importers import registry
 from importops.models import ImportOperation
 from importops.services import operations, preview, running, staging
 from importops.states import State
+from importops.tasks import enqueue
 from importops.validation import validate_users
 
 
@@ -46,7 +47,7 @@ class PreviewView(APIView):
 
 class RunView(APIView):
     def post(self, request: Request) -> Response:
-        running.run_start(user=request.user)
+        enqueue(running.run_start(user=request.user))
         return ok()
 
 

@@ -14,6 +14,7 @@ from importops.management.watch import follow
 from importops.models import ImportOperation
 from importops.services import fileimport, running
 from importops.states import Status
+from importops.tasks import enqueue
 
 
 class Command(BaseCommand):
@@ -46,9 +47,8 @@ class Command(BaseCommand):
                     file_name=file.name,
                     content_type="",
                     content=content,
-                    parse=False,
                     local=True,
-                )
+                ).operation
             fileimport.file_parse(operation_id=operation.pk, on_progress=lambda staged: bar.update(staged, None))
         except ImportOpsError as exc:
             raise CommandError(exc.message) from exc
@@ -61,7 +61,7 @@ class Command(BaseCommand):
             self.stdout.write("Start it with --run, import.run, or the admin.")
             return
         try:
-            running.run_start(user=None)
+            enqueue(running.run_start(user=None))
         except ImportOpsError as exc:
             raise CommandError(exc.message) from exc
         if not wait:
