@@ -11,7 +11,6 @@ from typing import IO, Any
 
 from django.core.files.base import ContentFile, File
 from django.db import transaction
-from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from importops import errors
@@ -74,8 +73,8 @@ def file_upload(
         f"importops/{operation.pk}/{get_valid_filename(file_name) or 'upload'}", File(content, name=file_name)
     )
     with transaction.atomic():
-        loaded = ImportOperation.objects.filter(pk=operation.pk, status=Status.UPLOADING, valid=True).update(
-            file=stored, status=Status.FILE_LOADED, updated_at=timezone.now()
+        loaded = ImportOperation.objects.filter(valid=True).transition(
+            operation.pk, source=Status.UPLOADING, file=stored, status=Status.FILE_LOADED
         )
         if not loaded:  # replaced while the file was being stored
             transaction.on_commit(lambda: files.storage().delete(stored))
@@ -95,10 +94,8 @@ def file_download(*, user: Any, importer_key: str, url: str) -> Work:
 
 
 def _advance(operation_id: str, current: str, following: str, **fields: Any) -> bool:
-    return bool(
-        ImportOperation.objects.filter(pk=operation_id, valid=True, status=current).update(
-            status=following, updated_at=timezone.now(), **fields
-        )
+    return ImportOperation.objects.filter(valid=True).transition(
+        operation_id, source=current, status=following, **fields
     )
 
 
@@ -164,22 +161,15 @@ def _stage_channels(operation_id: str, channels: list[dict[str, Any]]) -> None:
 def _discard(operation_id: str) -> None:
     """A refused file leaves nothing staged."""
     ImportRecord.objects.filter(operation_id=operation_id).delete()
-    ImportOperation.objects.filter(pk=operation_id).update(count_total=0, count_users=0, count_channels=0)
+    ImportOperation.objects.transition(operation_id, count_total=0, count_users=0, count_channels=0)
 
 
 # -- reading and starting -------------------------------------------------------------
 
 
-def _latest() -> ImportOperation:
-    operation = ImportOperation.objects.latest_operation()
-    if operation is None:
-        raise errors.FileOperationNotFound()
-    return operation
-
-
 def file_data(*, offset: int | None, count: int | None) -> dict[str, Any]:
     """getImportFileData: no side effects."""
-    operation = _latest()
+    operation = ImportOperation.objects.with_progress().latest_or_raise(errors.FileOperationNotFound, valid=False)
     if operation.state == State.LOADING:
         return {"waiting": True}
     if operation.state == State.ERROR and operation.failure_reason:
@@ -231,9 +221,7 @@ def import_start(
     """startImport: mark unselected users skipped (not counted in total), then run. The
     selection is everybody (``select_all``) or ``selected`` importIds, minus ``deselected``."""
     with transaction.atomic():
-        operation = ImportOperation.objects.select_for_update().order_by("-ts").first()
-        if operation is None or not operation.valid:
-            raise errors.OperationNotFound()
+        operation = ImportOperation.objects.latest_or_raise(errors.OperationNotFound, for_update=True)
         if operation.status != Status.USER_SELECTION:
             raise errors.InvalidOperationStatus()
         users = ImportRecord.objects.filter(operation=operation, data_type=DataType.USER)
@@ -245,7 +233,7 @@ def import_start(
         if excluded:
             users.filter(InArray("import_id", excluded)).update(skipped=True)
         chosen = users.filter(skipped=False).count()
-        ImportOperation.objects.filter(pk=operation.pk).update(count_total=chosen, updated_at=timezone.now())
+        ImportOperation.objects.transition(operation.pk, count_total=chosen)
         if chosen != operation.count_users:
             audit(
                 user=user, obj=operation, action=CHANGE, message=f"Selected {chosen} of {operation.count_users} users"

@@ -16,9 +16,7 @@ MAX_SAMPLES = 20
 
 
 def users_preview() -> dict[str, Any]:
-    operation = ImportOperation.objects.latest_first().first()
-    if operation is None or not operation.valid:
-        raise errors.OperationNotInitialized()
+    operation = ImportOperation.objects.latest_or_raise(errors.OperationNotInitialized)
     return operation_preview(operation=operation)
 
 

@@ -67,12 +67,12 @@ def _reparse(operation: ImportOperation, now: datetime) -> Work | None:
             "was killed. Check the worker's logs and memory limits, then upload the file again.",
         )
     with transaction.atomic():
-        restarted = ImportOperation.objects.filter(
-            pk=operation.pk, valid=True, status=operation.status, resumes=operation.resumes
-        ).update(
+        restarted = ImportOperation.objects.filter(valid=True, resumes=operation.resumes).transition(
+            operation.pk,
+            source=operation.status,
+            at=now,
             status=Status.FILE_LOADED,
             resumes=F("resumes") + 1,
-            updated_at=now,
             count_total=0,
             count_users=0,
             count_channels=0,
@@ -98,8 +98,8 @@ def _resume(operation: ImportOperation, lanes: int, now: datetime) -> Work | Non
     with transaction.atomic():
         resumed = (
             ImportOperation.objects.importing()
-            .filter(pk=operation.pk, resumes=operation.resumes)
-            .update(resumes=F("resumes") + 1, updated_at=now)
+            .filter(resumes=operation.resumes)
+            .transition(operation.pk, at=now, resumes=F("resumes") + 1)
         )
         if not resumed:
             return None  # another sweep got there first

@@ -51,16 +51,14 @@ def run_start(*, user: Any) -> Work:
     """``import.run``: move the latest valid operation from ready to importing; its drain
     tasks are the work returned."""
     with transaction.atomic():
-        operation = ImportOperation.objects.latest_first().first()
-        if operation is None or not operation.valid:
-            raise errors.OperationNotFound()
+        operation = ImportOperation.objects.latest_or_raise(errors.OperationNotFound)
         if operation.status != Status.USER_SELECTION:
             raise errors.InvalidOperationStatus()
         if registry.get(operation.importer_key) is None:
             raise errors.ImporterNotDefined()
         now = timezone.now()
-        started = ImportOperation.objects.filter(pk=operation.pk, valid=True, status=Status.USER_SELECTION).update(
-            status=Status.IMPORTING_STARTED, started_at=now, updated_at=now
+        started = ImportOperation.objects.filter(valid=True).transition(
+            operation.pk, source=Status.USER_SELECTION, at=now, status=Status.IMPORTING_STARTED, started_at=now
         )
         if not started:  # a concurrent import.run won
             raise errors.InvalidOperationStatus()
@@ -116,9 +114,7 @@ def _drain_lanes(operation_id: str) -> None:
     holder = uuid.uuid4().hex
     while (lane := _lane_take(operation_id, holder)) is not None:
         logger.info("took lane %s of run %s", lane.number, operation_id)
-        ImportOperation.objects.filter(pk=operation_id, status=Status.IMPORTING_STARTED).update(
-            status=Status.IMPORTING_USERS, updated_at=timezone.now()
-        )
+        ImportOperation.objects.transition(operation_id, source=Status.IMPORTING_STARTED, status=Status.IMPORTING_USERS)
         if not _lane_drain(lane, holder):
             return
 
@@ -187,11 +183,7 @@ def run_finish_if_complete(*, operation_id: str) -> bool:
         if ImportLane.objects.filter(operation_id=operation_id, finished=False).exists():
             return False
         now = timezone.now()
-        done = (
-            ImportOperation.objects.importing()
-            .filter(pk=operation_id)
-            .update(status=Status.DONE, finished_at=now, updated_at=now)
-        )
+        done = ImportOperation.objects.importing().transition(operation_id, at=now, status=Status.DONE, finished_at=now)
         if done:
             # Users left unselected were never processed: their secrets go now.
             ImportRecord.objects.filter(operation_id=operation_id, secret__isnull=False).update(secret=None)
@@ -203,12 +195,14 @@ def run_finish_if_complete(*, operation_id: str) -> bool:
 def run_fail(*, operation_id: str, reason: str, details: str = "") -> bool:
     """End a loading or importing operation in ``importer_import_failed`` with its reason."""
     now = timezone.now()
-    failed = ImportOperation.objects.filter(pk=operation_id, status__in=IMPORTING | LOADING).update(
+    failed = ImportOperation.objects.transition(
+        operation_id,
+        source=IMPORTING | LOADING,
+        at=now,
         status=Status.FAILED,
         failure_reason=reason[:2000],
         failure_traceback=details,
         finished_at=now,
-        updated_at=now,
     )
     if failed:
         logger.error("operation failed id=%s reason=%s", operation_id, reason)

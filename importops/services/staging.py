@@ -7,7 +7,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from importops import errors
 from importops.conf import importops_settings
@@ -109,13 +108,12 @@ def _stage_chunk(
     operation_id: str, users: list[dict[str, Any]], default_roles: list[str], statuses: Iterable[str] | None
 ) -> int:
     with transaction.atomic():
-        target = ImportOperation.objects.filter(pk=operation_id)
-        if statuses is not None:
-            target = target.filter(valid=True, status__in=list(statuses))
-        grown = target.update(
+        target = ImportOperation.objects.all() if statuses is None else ImportOperation.objects.filter(valid=True)
+        grown = target.transition(
+            operation_id,
+            source=None if statuses is None else list(statuses),
             count_total=F("count_total") + len(users),
             count_users=F("count_users") + len(users),
-            updated_at=timezone.now(),
         )
         if statuses is not None and not grown:
             raise StagingStopped(operation_id)
@@ -131,20 +129,19 @@ def users_add(*, user: Any, users: list[dict[str, Any]]) -> None:
     """``import.addUsers``: the rules of SPEC section 5, in order; all-or-nothing."""
     if not users:
         return
-    operation = ImportOperation.objects.latest_first().first()
+    operation = ImportOperation.objects.latest_or_raise(errors.OperationNotInitialized)
     _check_can_receive(operation)
     if not all(has_required_data(u) for u in users):
         raise errors.MissingRequiredData()
     allowed = importable_roles()
     if any(role not in allowed for u in users for role in u.get("roles") or []):
         raise errors.InvalidRoles()
-    assert operation is not None
     with transaction.atomic():
         # Conditional on the state, and it locks the row: a concurrent import.new or
         # import.run waits for this call, and this call fails if one of them won.
-        accepted = ImportOperation.objects.filter(
-            pk=operation.pk, valid=True, status__in=[Status.NEW, Status.USER_SELECTION]
-        ).update(status=Status.USER_SELECTION, updated_at=timezone.now())
+        accepted = ImportOperation.objects.filter(valid=True).transition(
+            operation.pk, source=[Status.NEW, Status.USER_SELECTION], status=Status.USER_SELECTION
+        )
         if not accepted:
             _check_can_receive(ImportOperation.objects.filter(pk=operation.pk).first())
             raise errors.OperationNotInitialized()

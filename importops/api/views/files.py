@@ -98,7 +98,5 @@ class StartImportView(APIView):
 
 class GetImportProgressView(APIView):
     def get(self, request: Request) -> Response:
-        operation = ImportOperation.objects.latest_operation()
-        if operation is None:
-            raise FileOperationNotFound()
+        operation = ImportOperation.objects.with_progress().latest_or_raise(FileOperationNotFound, valid=False)
         return ok(fileimport.progress(operation=operation))

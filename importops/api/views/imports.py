@@ -27,7 +27,7 @@ class NewView(APIView):
 
 class StatusView(APIView):
     def get(self, request: Request) -> Response:
-        operation = operations.operation_latest()
+        operation = ImportOperation.objects.current()
         if operation is None:
             return ok({"state": State.NONE.value})
         return ok({"state": operation.state.value, "operation": operation_json(operation)})
@@ -59,7 +59,7 @@ class ClearView(APIView):
 
 class CurrentOperationView(APIView):
     def get(self, request: Request) -> Response:
-        operation = operations.operation_latest()
+        operation = ImportOperation.objects.current()
         return ok({"operation": operation_json(operation)} if operation else {})
 
 
