@@ -12,7 +12,7 @@ from django.db import transaction
 
 from importops.compat import task
 from importops.conf import importops_settings
-from importops.services import fileimport, recovery, running
+from importops.services import parsing, recovery, running
 from importops.services.work import Work
 
 
@@ -25,8 +25,8 @@ def drain_import(operation_id: str) -> None:
 
 @task()
 def parse_import_file(operation_id: str) -> None:
-    """Parse an uploaded file into staged records (see services.fileimport)."""
-    fileimport.file_parse(operation_id=operation_id)
+    """Parse an uploaded file into staged records (see services.parsing)."""
+    parsing.file_parse(operation_id=operation_id)
 
 
 def enqueue(*work: Work | None) -> None:

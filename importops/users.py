@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from importops.bulk import InArray, insert_rows
+from importops.validation import first_non_blank, non_blank
 
 BCRYPT_HASH = re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")
 NOT_USERNAME_CHARS = re.compile(r"[^\w.@+-]")
@@ -62,6 +63,11 @@ class StagedUser:
     password: str | None = None
     bcrypt: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def import_id(self) -> str:
+        """The first importId, or ""."""
+        return self.import_ids[0] if self.import_ids else ""
 
     @property
     def import_keys(self) -> list[str]:
@@ -118,17 +124,15 @@ class UserAdapter:
 
     def read(self, record_id: int, data: dict[str, Any], secret: dict[str, Any] | None) -> StagedUser:
         """Turn a staged record's data into a StagedUser."""
-        emails = [e.strip() for e in data.get("emails") or [] if isinstance(e, str) and e.strip()]
-        import_ids = [i.strip() for i in data.get("importIds") or [] if isinstance(i, str) and i.strip()]
         secret = secret or {}
         return StagedUser(
             record_id=record_id,
-            email=emails[0] if emails else "",
+            email=first_non_blank(data.get("emails")),
             username=(data.get("username") or "").strip(),
             name=(data.get("name") or "").strip(),
             active=not data.get("deleted", False),
             roles=list(data.get("roles") or []),
-            import_ids=import_ids,
+            import_ids=non_blank(data.get("importIds")),
             password=secret.get("password"),
             bcrypt=secret.get("bcrypt"),
             data=data,

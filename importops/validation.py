@@ -21,6 +21,16 @@ class Invalid(Exception):
         self.problems = problems
 
 
+def non_blank(values: Any) -> list[str]:
+    """The non-blank strings of a staged list (emails, importIds), stripped."""
+    return [value.strip() for value in values or [] if isinstance(value, str) and value.strip()]
+
+
+def first_non_blank(values: Any) -> str:
+    """The first non-blank string of a staged list, stripped; "" if none."""
+    return next(iter(non_blank(values)), "")
+
+
 def string(value: Any) -> str | None:
     return None if isinstance(value, str) else "must be a string"
 

@@ -17,7 +17,7 @@ from importops.errors import ImportOpsError
 from importops.importers import registry
 from importops.models import ImportOperation, ImportRecord
 from importops.models.record import DataType
-from importops.services import fileimport
+from importops.services import intake, selection
 from importops.services.judge import STAGED_ROW_FIELDS, judge
 from importops.services.preview import operation_preview
 from importops.services.running import adapter
@@ -52,7 +52,7 @@ def start_view(model_admin: Any, request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            work = fileimport.file_upload(
+            work = intake.file_upload(
                 user=request.user,
                 importer_key=form.cleaned_data["importer"],
                 file_name=upload.name,
@@ -76,7 +76,7 @@ def review_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
         ticked = set(request.POST.getlist("selected"))
         try:
             enqueue(
-                fileimport.import_start(
+                selection.import_start(
                     user=request.user, select_all=True, deselected=[k for k in shown if k not in ticked]
                 )
             )
@@ -111,7 +111,7 @@ def _first_users(operation: ImportOperation) -> list[dict[str, Any]]:
     skipped = dict(ImportRecord.objects.filter(pk__in=[r.pk for r in rows]).values_list("pk", "skipped"))
     return [
         {
-            "import_id": (v.user.import_ids or [""])[0],
+            "import_id": v.user.import_id,
             "email": v.user.email,
             "username": v.user.username or v.username or "",
             "name": v.user.name,

@@ -195,7 +195,7 @@ def _record_failures(operation_id: str, failed: list[Verdict]) -> None:
         [
             ImportFailure(
                 operation_id=operation_id,
-                import_id=(v.user.import_ids or [""])[0][:255],
+                import_id=v.user.import_id[:255],
                 email=v.user.email[:254],
                 username=v.user.username[:255],
                 code=v.error["message"],

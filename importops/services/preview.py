@@ -39,5 +39,5 @@ def operation_preview(*, operation: ImportOperation) -> dict[str, Any]:
             failures[code] += 1
             if len(samples) < MAX_SAMPLES:
                 user = verdict.user
-                samples.append({"importId": (user.import_ids or [""])[0], "email": user.email, "code": code})
+                samples.append({"importId": user.import_id, "email": user.email, "code": code})
     return {"wouldCreate": would_create, "wouldFail": dict(failures), "samples": samples}

@@ -14,6 +14,7 @@ from importops.models import ImportOperation, ImportRecord
 from importops.models.record import DataType
 from importops.services.audit import CHANGE, audit
 from importops.states import State, Status
+from importops.validation import first_non_blank
 
 #: Per-user keys kept in a record's data; secrets (password, services) never go there.
 DATA_KEYS = frozenset(
@@ -36,14 +37,7 @@ STAGE_BATCH = 2000
 
 
 def has_required_data(user: dict[str, Any]) -> bool:
-    return bool(_first(user.get("emails")) and _first(user.get("importIds")))
-
-
-def _first(values: Any) -> str:
-    for value in values or []:
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
+    return bool(first_non_blank(user.get("emails")) and first_non_blank(user.get("importIds")))
 
 
 def record_for(operation_id: str, user: dict[str, Any], default_roles: list[str]) -> ImportRecord:
@@ -63,9 +57,9 @@ def record_for(operation_id: str, user: dict[str, Any], default_roles: list[str]
         data_type=DataType.USER,
         data=data,
         secret=secret or None,
-        email=_first(data.get("emails")).lower()[:254],
+        email=first_non_blank(data.get("emails")).lower()[:254],
         username=(data.get("username") or "").strip().lower()[:255],
-        import_id=_first(data.get("importIds")).lower()[:255],
+        import_id=first_non_blank(data.get("importIds")).lower()[:255],
     )
 
 

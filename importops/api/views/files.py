@@ -12,10 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from importops.api.base import APIView, LimitedJSONParser, ok
+from importops.api.serializers import file_users_json, progress_json
 from importops.conf import importops_settings
 from importops.errors import FileOperationNotFound
 from importops.models import ImportOperation
-from importops.services import fileimport
+from importops.services import intake, selection
 from importops.tasks import enqueue
 from importops.validation import Invalid, string, validate, validate_selection
 
@@ -47,13 +48,13 @@ class UploadImportFileView(APIView):
             data = body["binaryContent"]
             if ";base64," in data[:200]:  # a data: URL, as browsers produce
                 data = data.split(";base64,", 1)[1]
-            fileimport.file_importer(key)  # an unknown importer is refused before decoding
+            intake.file_importer(key)  # an unknown importer is refused before decoding
             try:
                 content = io.BytesIO(base64.b64decode(data, validate=True))
             except (binascii.Error, ValueError) as exc:
                 raise Invalid([f"binaryContent: not valid base64 ({exc})"]) from exc
         enqueue(
-            fileimport.file_upload(
+            intake.file_upload(
                 user=request.user, importer_key=key, file_name=name, content_type=content_type, content=content
             )
         )
@@ -65,7 +66,7 @@ class DownloadPublicImportFileView(APIView):
         body = validate(
             self.body(request), {"fileUrl": string, "importerKey": string}, required=("fileUrl", "importerKey")
         )
-        enqueue(fileimport.file_download(user=request.user, importer_key=body["importerKey"], url=body["fileUrl"]))
+        enqueue(intake.file_download(user=request.user, importer_key=body["importerKey"], url=body["fileUrl"]))
         return ok()
 
 
@@ -86,17 +87,17 @@ class GetImportFileDataView(APIView):
         count = _non_negative(request, "count", problems)
         if problems:
             raise Invalid(problems)
-        return ok(fileimport.file_data(offset=offset, count=count))
+        return ok(file_users_json(selection.file_users(offset=offset, count=count)))
 
 
 class StartImportView(APIView):
     def post(self, request: Request) -> Response:
         select_all, selected = validate_selection(self.body(request))
-        enqueue(fileimport.import_start(user=request.user, select_all=select_all, selected=selected))
+        enqueue(selection.import_start(user=request.user, select_all=select_all, selected=selected))
         return ok()
 
 
 class GetImportProgressView(APIView):
     def get(self, request: Request) -> Response:
         operation = ImportOperation.objects.with_progress().latest_or_raise(FileOperationNotFound, valid=False)
-        return ok(fileimport.progress(operation=operation))
+        return ok(progress_json(operation))

@@ -12,7 +12,7 @@ from importops.importers import registry
 from importops.management.progress import ProgressBar
 from importops.management.watch import follow
 from importops.models import ImportOperation
-from importops.services import fileimport, running
+from importops.services import intake, parsing, running
 from importops.states import Status
 from importops.tasks import enqueue
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         bar = ProgressBar(self.stdout, label="staging")
         try:
             with file.open("rb") as content:
-                operation = fileimport.file_upload(
+                operation = intake.file_upload(
                     user=None,
                     importer_key=importer,
                     file_name=file.name,
@@ -49,7 +49,7 @@ class Command(BaseCommand):
                     content=content,
                     local=True,
                 ).operation
-            fileimport.file_parse(operation_id=operation.pk, on_progress=lambda staged: bar.update(staged, None))
+            parsing.file_parse(operation_id=operation.pk, on_progress=lambda staged: bar.update(staged, None))
         except ImportOpsError as exc:
             raise CommandError(exc.message) from exc
         operation = ImportOperation.objects.get(pk=operation.pk)
