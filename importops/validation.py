@@ -10,15 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from importops.errors import Invalid
+
 Check = Callable[[Any], str | None]
-
-
-class Invalid(Exception):
-    """The request failed validation; ``problems`` are ``"path: problem"`` strings."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def non_blank(values: Any) -> list[str]:

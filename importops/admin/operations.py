@@ -17,6 +17,7 @@ from guardian.admin import GuardedModelAdmin
 
 from importops.admin import permissions, start
 from importops.admin.progress import error_breakdown, progress
+from importops.errors import InvitationsUnavailable
 from importops.models import ImportOperation
 from importops.services import invitations, operations
 from importops.states import STOPPABLE, State, Status, statuses_in
@@ -271,7 +272,7 @@ class ImportOperationAdmin(GuardedModelAdmin):
                 )
                 for operation in chosen
             )
-        except invitations.InvitationsUnavailable as exc:
+        except InvitationsUnavailable as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
         self.message_user(request, f"Sent {sent} invitation(s).", messages.SUCCESS)

@@ -6,10 +6,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from importops.errors import FileParseError
+from importops.errors import FileParseError, Invalid
 from importops.importers.parsed import Parsed
 from importops.importers.sources import Source, text_lines
-from importops.validation import Invalid, validate_user
+from importops.validation import validate_user
 
 
 def _member(source: Source) -> str:

@@ -14,11 +14,11 @@ from rest_framework.response import Response
 from importops.api.base import APIView, LimitedJSONParser, ok
 from importops.api.serializers import file_users_json, progress_json
 from importops.conf import importops_settings
-from importops.errors import FileOperationNotFound
+from importops.errors import FileOperationNotFound, Invalid
 from importops.models import ImportOperation
 from importops.services import intake, selection
 from importops.tasks import enqueue
-from importops.validation import Invalid, string, validate, validate_selection
+from importops.validation import string, validate, validate_selection
 
 UPLOAD_FIELDS = {"binaryContent": string, "contentType": string, "fileName": string, "importerKey": string}
 
