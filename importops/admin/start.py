@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from importops.errors import ImportOpsError
 from importops.importers import registry
@@ -28,8 +29,10 @@ SHOWN_USERS = 500
 
 
 class StartImportForm(forms.Form):
-    importer = forms.ChoiceField(help_text="The file's format.")
-    file = forms.FileField(help_text="A Rocket.Chat CSV ZIP or users.csv, a Slack member list (CSV), or a .jsonl file.")
+    importer = forms.ChoiceField(help_text=_("The file's format."))
+    file = forms.FileField(
+        help_text=_("A Rocket.Chat CSV ZIP or users.csv, a Slack member list (CSV), or a .jsonl file.")
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -63,8 +66,14 @@ def start_view(model_admin: Any, request: HttpRequest) -> HttpResponse:
         except ImportOpsError as exc:
             form.add_error("file", exc.message)
         else:
-            return HttpResponseRedirect(reverse("admin:importops_importoperation_review", args=[work.operation.pk]))
-    context = _context(model_admin, request, "Start an import", form=form)
+            return HttpResponseRedirect(
+                reverse(
+                    "admin:importops_importoperation_review",
+                    args=[work.operation.pk],
+                    current_app=model_admin.admin_site.name,
+                )
+            )
+    context = _context(model_admin, request, _("Start an import"), form=form)
     return TemplateResponse(request, "admin/importops/importoperation/start.html", context)
 
 
@@ -83,8 +92,14 @@ def review_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
         except ImportOpsError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "The import has started.")
-            return HttpResponseRedirect(reverse("admin:importops_importoperation_change", args=[operation.pk]))
+            messages.success(request, _("The import has started."))
+            return HttpResponseRedirect(
+                reverse(
+                    "admin:importops_importoperation_change",
+                    args=[operation.pk],
+                    current_app=model_admin.admin_site.name,
+                )
+            )
     ready = operation.valid and operation.status == Status.USER_SELECTION
     context = _context(
         model_admin,
