@@ -32,6 +32,7 @@ def timed_run(count: int, *, policy: str, log_dir: Path) -> dict[str, float]:
     from importops.models import ImportOperation
     from importops.services import operations, running, staging
     from importops.states import Status
+    from importops.tasks import enqueue
 
     operation = operations.operation_create(user=None, importer_key="api", importer_name="api")
     staging.users_stage(operation_id=operation.pk, users=users(count))
@@ -44,7 +45,7 @@ def timed_run(count: int, *, policy: str, log_dir: Path) -> dict[str, float]:
             raise SystemExit("the worker did not start: see " + str(log_dir))
         time.sleep(0.05)
     started = time.perf_counter()
-    running.run_start(user=None, existing_users=policy)
+    enqueue(running.run_start(user=None, existing_users=policy))
     while (current := ImportOperation.objects.with_progress().get(pk=operation.pk)).status in (
         Status.IMPORTING_STARTED,
         Status.IMPORTING_USERS,

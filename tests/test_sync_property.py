@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from importops.models import ImportedIdentity
 from importops.services import operations, running, staging
+from importops.tasks import enqueue
 from tests.conftest import HAS_USERNAME, create_user
 from tests.sync import EMAIL, User
 
@@ -44,7 +45,7 @@ def imported(users: list[dict[str, Any]], policy: str) -> None:
     operations.operation_create(user=AnonymousUser(), importer_key="api", importer_name="api")
     staging.users_add(user=AnonymousUser(), users=users)
     with TestCase.captureOnCommitCallbacks(execute=True):
-        running.run_start(user=None, existing_users=policy)
+        enqueue(running.run_start(user=None, existing_users=policy))
 
 
 def end_state() -> tuple[Any, ...]:

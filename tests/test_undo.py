@@ -202,15 +202,15 @@ def test_command_undo_and_change_report(api, capture):
 def test_an_undo_whose_worker_died_is_queued_again_by_the_sweep(api, capture):
     from datetime import timedelta
 
-    from importops.services import recovery
+    from importops.tasks import recover
 
     operation = import_users(api, capture, [user_payload(n) for n in range(3)])
     with capture(execute=False):  # the task is lost with its worker
         assert api.post("import.undo", {"operationId": operation["_id"]}).status_code == 200
     assert len(emails() & {"u0@example.com", "u1@example.com", "u2@example.com"}) == 3
-    assert recovery.sweep() == []  # within the lease: left alone
+    assert recover() == []  # within the lease: left alone
     ImportOperation.objects.filter(pk=operation["_id"]).update(updated_at=timezone.now() - timedelta(hours=1))
     with capture(execute=True):
-        assert recovery.sweep() == [operation["_id"]]
+        assert recover() == [operation["_id"]]
     assert ImportOperation.objects.get(pk=operation["_id"]).status == "importer_undone"
     assert not emails() & {"u0@example.com", "u1@example.com", "u2@example.com"}

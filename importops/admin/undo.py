@@ -17,6 +17,7 @@ from importops.models import ImportChange, ImportOperation
 from importops.models.operation import UndoMode
 from importops.services import undo
 from importops.states import UNDOABLE
+from importops.tasks import enqueue
 
 
 class UndoForm(forms.Form):
@@ -37,12 +38,16 @@ def undo_view(model_admin: Any, request: HttpRequest, operation: ImportOperation
     form = UndoForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            undo.undo_start(user=request.user, operation_id=operation.pk, mode=form.cleaned_data["mode"])
+            enqueue(undo.undo_start(user=request.user, operation_id=operation.pk, mode=form.cleaned_data["mode"]))
         except ImportOpsError as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, f"The undo of {operation} has started.")
-        return HttpResponseRedirect(reverse("admin:importops_importoperation_change", args=[operation.pk]))
+        return HttpResponseRedirect(
+            reverse(
+                "admin:importops_importoperation_change", args=[operation.pk], current_app=model_admin.admin_site.name
+            )
+        )
     actions = dict.fromkeys(("created", "updated", "skipped", "unchanged"), 0)
     for action in ImportChange.objects.filter(operation=operation).values_list("action", flat=True).iterator():
         actions[action] += 1

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
+from importops.bulk import InArray, insert_rows
 from importops.conf import importops_settings
 from importops.models import (
     ImportChange,
@@ -28,7 +29,6 @@ from importops.models import (
 )
 from importops.models.change import ChangeAction
 from importops.models.record import DataType
-from importops.services.bulk import InArray, insert_rows
 from importops.services.existing import CREATE, SKIP, UNCHANGED, UPDATE, existing_plan
 from importops.services.judge import STAGED_ROW_FIELDS, StagedRow, Verdict, judge
 from importops.services.locks import operation_share_lock
@@ -271,7 +271,7 @@ def _record_changes(rows: list[tuple[Verdict, Any, str, dict[str, Any]]], *, ope
             (
                 pk,
                 action,
-                (v.user.import_ids or [""])[0][:255],
+                v.user.import_id[:255],
                 v.user.email[:254],
                 (v.username or v.user.username)[:255],
                 changes,
@@ -297,7 +297,7 @@ def _record_failures(operation_id: str, failed: list[Verdict]) -> None:
         [
             ImportFailure(
                 operation_id=operation_id,
-                import_id=(v.user.import_ids or [""])[0][:255],
+                import_id=v.user.import_id[:255],
                 email=v.user.email[:254],
                 username=v.user.username[:255],
                 code=v.error["message"],

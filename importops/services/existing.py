@@ -14,10 +14,11 @@ from typing import Any
 
 from django.db import IntegrityError
 
+from importops.errors import UserError
 from importops.models.operation import ExistingUsers
 from importops.services.judge import MATCH_FIELDS, Verdict
 from importops.services.staging import importable_roles
-from importops.users import PROTECTED, REDACTED, UserAdapter, error_entry
+from importops.users import REDACTED, UserAdapter, error_entry
 
 CREATE, UPDATE, UNCHANGED, SKIP = "create", "update", "unchanged", "skip"
 PASSWORD = "password"  # noqa: S105 (a field name)
@@ -50,7 +51,7 @@ def existing_plan(
     protected = adapter.protected({v.match for v in matched})
     for verdict in matched:
         if verdict.match in protected:
-            verdict.error = error_entry(PROTECTED, *MATCH_FIELDS[verdict.matched_by](verdict.user))
+            verdict.error = error_entry(UserError.PROTECTED, *MATCH_FIELDS[verdict.matched_by](verdict.user))
     matched = [v for v in matched if v.error is None]
     if not matched:
         return

@@ -18,19 +18,12 @@ from typing import Any, Protocol
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from importops.bulk import InArray
+from importops.errors import UserError
 from importops.models import ImportChange, ImportedIdentity, ImportRecord
 from importops.models.operation import ExistingUsers
 from importops.models.record import DataType
-from importops.services.bulk import InArray
-from importops.users import (
-    ALREADY_IMPORTED,
-    DUPLICATE,
-    EMAIL_IN_USE,
-    USERNAME_IN_USE,
-    StagedUser,
-    UserAdapter,
-    error_entry,
-)
+from importops.users import StagedUser, UserAdapter, error_entry
 
 Key = tuple[str, str]
 KEY_FIELDS = {"e": "emails", "u": "username", "i": "importIds"}
@@ -160,7 +153,7 @@ def judge(
                 and name.lower() not in state.claimed_usernames
             ]
             if not free:
-                verdict.error = error_entry(USERNAME_IN_USE, "username", derived[user.record_id][0])
+                verdict.error = error_entry(UserError.USERNAME_IN_USE, "username", derived[user.record_id][0])
                 continue
             verdict.username = free[0]
         if verdict.username:
@@ -231,7 +224,7 @@ def _staged_usernames(operation_id: str, names: set[str]) -> set[str]:
 def _duplicate(pk: int, keys: list[Key], first_seen: dict[Key, int]) -> dict[str, Any] | None:
     for kind, value in keys:
         if first_seen.get((kind, value), pk) < pk:
-            return error_entry(DUPLICATE, KEY_FIELDS[kind], value)
+            return error_entry(UserError.DUPLICATE, KEY_FIELDS[kind], value)
     return None
 
 
@@ -246,14 +239,14 @@ def _taken(
 ) -> dict[str, Any] | None:
     for kind, value in keys:
         if kind == "i" and value in identities:
-            code = DUPLICATE if identities[value][0] == operation_id else ALREADY_IMPORTED
+            code = UserError.DUPLICATE if identities[value][0] == operation_id else UserError.ALREADY_IMPORTED
             original = next((i for i in user.import_ids if i.lower() == value), value)
             return error_entry(code, "importIds", original)
     if user.email and user.email.lower() in taken_emails:
-        code = DUPLICATE if taken_emails[user.email.lower()] in ours else EMAIL_IN_USE
+        code = UserError.DUPLICATE if taken_emails[user.email.lower()] in ours else UserError.EMAIL_IN_USE
         return error_entry(code, "emails", user.email)
     if user.username and user.username.lower() in taken_usernames:
-        code = DUPLICATE if taken_usernames[user.username.lower()] in ours else USERNAME_IN_USE
+        code = UserError.DUPLICATE if taken_usernames[user.username.lower()] in ours else UserError.USERNAME_IN_USE
         return error_entry(code, "username", user.username)
     return None
 
@@ -277,9 +270,9 @@ def _match(
         identity_operation, owner = identities[value]
         original = next((i for i in user.import_ids if i.lower() == value), value)
         if identity_operation == operation_id:
-            return error_entry(DUPLICATE, "importIds", original)
+            return error_entry(UserError.DUPLICATE, "importIds", original)
         if owners and owner not in owners.values():  # its importIds belong to two users
-            return error_entry(ALREADY_IMPORTED, "importIds", original)
+            return error_entry(UserError.ALREADY_IMPORTED, "importIds", original)
         owners[original] = owner
     if owners:
         verdict.match, verdict.matched_by = next(iter(owners.values())), "importId"
@@ -291,13 +284,13 @@ def _match(
         return None
     if verdict.match in ours:
         field_name, value = MATCH_FIELDS[verdict.matched_by](user)
-        return error_entry(DUPLICATE, field_name, value)
+        return error_entry(UserError.DUPLICATE, field_name, value)
     verdict.link = [i for i in dict.fromkeys(user.import_ids) if i.lower() not in identities]
     return None
 
 
 MATCH_FIELDS = {
-    "importId": lambda user: ("importIds", (user.import_ids or [""])[0]),
+    "importId": lambda user: ("importIds", user.import_id),
     "email": lambda user: ("emails", user.email),
     "username": lambda user: ("username", user.username),
 }
@@ -308,9 +301,9 @@ def _conflict(verdict: Verdict, policy: str, taken_emails: dict[str, Any], state
     update that would give it an email a third user has is a conflict."""
     if verdict.match in state.matched:
         field_name, value = MATCH_FIELDS[verdict.matched_by](verdict.user)
-        return error_entry(DUPLICATE, field_name, value)
+        return error_entry(UserError.DUPLICATE, field_name, value)
     state.matched.add(verdict.match)
     email = verdict.user.email.lower()
     if policy == ExistingUsers.UPDATE and email and taken_emails.get(email, verdict.match) != verdict.match:
-        return error_entry(EMAIL_IN_USE, "emails", verdict.user.email)
+        return error_entry(UserError.EMAIL_IN_USE, "emails", verdict.user.email)
     return None

@@ -21,9 +21,7 @@ _PLACEHOLDER = "!preview"
 
 
 def users_preview(*, existing_users: str = ExistingUsers.FAIL, update_passwords: bool = False) -> dict[str, Any]:
-    operation = ImportOperation.objects.latest_first().first()
-    if operation is None or not operation.valid:
-        raise errors.OperationNotInitialized()
+    operation = ImportOperation.objects.latest_or_raise(errors.OperationNotInitialized)
     return operation_preview(operation=operation, existing_users=existing_users, update_passwords=update_passwords)
 
 
@@ -49,7 +47,7 @@ def operation_preview(
         existing_plan(verdicts=verdicts, adapter=user_adapter, policy=existing_users, passwords=passwords)
         for verdict in verdicts:
             user = verdict.user
-            import_id = (user.import_ids or [""])[0]
+            import_id = user.import_id
             if verdict.error is None:
                 outcomes[verdict.outcome] += 1
                 if verdict.outcome == UPDATE and len(updates) < MAX_UPDATES:

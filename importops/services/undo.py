@@ -16,20 +16,20 @@ from collections import Counter
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from importops import errors
+from importops.bulk import InArray
 from importops.conf import importops_settings
 from importops.models import AuthToken, ImportChange, ImportedIdentity, ImportOperation
 from importops.models.change import ChangeAction, UndoOutcome
 from importops.models.operation import UndoMode
 from importops.services.audit import CHANGE, audit
-from importops.services.bulk import InArray
 from importops.services.permissions import ABORT, can
 from importops.services.staging import importable_roles
+from importops.services.work import Work
 from importops.states import UNDOABLE, Status
 from importops.users import UserAdapter
 
@@ -40,8 +40,8 @@ COUNTERS = ("deleted", "deactivated", "reverted", "unlinked", "kept", "gone")
 KEPT = {UndoOutcome.KEPT_LOGGED_IN, UndoOutcome.KEPT_CHANGED}
 
 
-def undo_start(*, user: Any, operation_id: str, mode: str = UndoMode.DELETE) -> ImportOperation:
-    """Move a finished operation to ``importer_undoing`` and queue the undo (after commit).
+def undo_start(*, user: Any, operation_id: str, mode: str = UndoMode.DELETE) -> Work:
+    """Move a finished operation to ``importer_undoing``; the undo task is the work returned.
 
     Refused (``error-invalid-operation-status``) unless the run ended: done, failed or
     canceled — never while it runs, and never twice. The caller needs the abort permission
@@ -52,26 +52,18 @@ def undo_start(*, user: Any, operation_id: str, mode: str = UndoMode.DELETE) -> 
         if operation is None:
             raise errors.OperationNotFound()
         if user is not None and not can(user, ABORT, operation):
-            raise PermissionDenied
+            raise errors.Unauthorized()
         total = ImportChange.objects.filter(operation=operation).count()
         counts = {"total": total, "processed": 0, **dict.fromkeys(COUNTERS, 0), "from": operation.status}
-        started = ImportOperation.objects.filter(pk=operation.pk, status__in=UNDOABLE).update(
-            status=Status.UNDOING, undo_mode=mode, undo_counts=counts, updated_at=timezone.now()
+        started = ImportOperation.objects.transition(
+            operation.pk, source=UNDOABLE, status=Status.UNDOING, undo_mode=mode, undo_counts=counts
         )
         if not started:
             raise errors.InvalidOperationStatus()
         audit(user=user, obj=operation, action=CHANGE, message=f"Started an undo ({mode}) of {total} user change(s)")
-        transaction.on_commit(lambda: _enqueue(operation.pk, getattr(user, "pk", None)))
     logger.info("undo started id=%s mode=%s changes=%s", operation.pk, mode, total)
     operation.refresh_from_db()
-    return operation
-
-
-def _enqueue(operation_id: str, user_id: Any) -> None:
-    from importops.tasks import undo_import
-
-    task = undo_import.using(backend=importops_settings.TASK_BACKEND, queue_name=importops_settings.TASK_QUEUE)
-    task.enqueue(operation_id, user_id)
+    return Work(operation, undo=True, undo_by=getattr(user, "pk", None))
 
 
 def undo_run(*, operation_id: str, user_id: Any = None) -> None:
@@ -81,9 +73,7 @@ def undo_run(*, operation_id: str, user_id: Any = None) -> None:
         pass
     with transaction.atomic():
         now = timezone.now()
-        finished = ImportOperation.objects.filter(pk=operation_id, status=Status.UNDOING).update(
-            status=Status.UNDONE, updated_at=now
-        )
+        finished = ImportOperation.objects.transition(operation_id, source=Status.UNDOING, at=now, status=Status.UNDONE)
         if finished:
             operation = ImportOperation.objects.get(pk=operation_id)
             counts = operation.undo_counts
@@ -93,20 +83,15 @@ def undo_run(*, operation_id: str, user_id: Any = None) -> None:
     logger.info("undo done id=%s", operation_id)
 
 
-def undo_resume(*, stale_before: Any) -> list[str]:
-    """Queue again every undo that moved no chunk since ``stale_before`` (its worker died).
-    Two undo tasks of one operation are harmless: chunks lock the operation row in turn."""
+def undo_resume(*, stale_before: Any) -> list[Work]:
+    """The undos that moved no chunk since ``stale_before`` (their worker died), to queue
+    again. Two undo tasks of one operation are harmless: chunks lock the operation row in turn."""
     stale = ImportOperation.objects.filter(status=Status.UNDOING, updated_at__lt=stale_before)
     resumed = []
-    for operation_id in stale.values_list("pk", flat=True):
-        with transaction.atomic():
-            taken = ImportOperation.objects.filter(
-                pk=operation_id, status=Status.UNDOING, updated_at__lt=stale_before
-            ).update(updated_at=timezone.now())
-            if taken:
-                transaction.on_commit(lambda pk=operation_id: _enqueue(pk, None))
-                resumed.append(operation_id)
-                logger.warning("undo resumed id=%s", operation_id)
+    for operation in stale:
+        if stale.transition(operation.pk):  # stamps updated_at: one sweep resumes it
+            resumed.append(Work(operation, undo=True))
+            logger.warning("undo resumed id=%s", operation.pk)
     return resumed
 
 
@@ -130,7 +115,7 @@ def _undo_chunk(operation_id: str, user_adapter: UserAdapter) -> bool:
         counts["processed"] = counts.get("processed", 0) + len(changes)
         for name in COUNTERS:
             counts[name] = counts.get(name, 0) + tally[name]
-        ImportOperation.objects.filter(pk=operation_id).update(undo_counts=counts, updated_at=timezone.now())
+        ImportOperation.objects.transition(operation_id, undo_counts=counts)
     return True
 
 

@@ -11,29 +11,12 @@ from rest_framework.response import Response
 from importops.api.base import APIView, ok
 from importops.api.permissions import ViewImportOperations
 from importops.api.serializers import operation_json
-from importops.api.validation import Invalid, boolean, clean_object, one_of, string, validate
 from importops.importers import registry
 from importops.models import ImportOperation
-from importops.models.operation import ExistingUsers, UndoMode
 from importops.services import operations, preview, running, staging, undo
 from importops.states import State
-
-
-def validate_users(body: Any) -> list[dict[str, Any]]:
-    """``{"users": [...]}`` strictly; unknown per-user keys dropped, any other top-level key refused."""
-    problems: list[str] = []
-    cleaned = clean_object(
-        body,
-        {"users": lambda v: None if isinstance(v, list) else "must be an array"},
-        required=("users",),
-        problems=problems,
-    )
-    users = []
-    for index, user in enumerate(cleaned.get("users", [])):
-        users.append(clean_object(user, staging.USER_FIELDS, path=f"users[{index}]", unknown="drop", problems=problems))
-    if problems:
-        raise Invalid(problems)
-    return users
+from importops.tasks import enqueue
+from importops.validation import validate_policy, validate_undo, validate_users
 
 
 class NewView(APIView):
@@ -46,7 +29,7 @@ class NewView(APIView):
 
 class StatusView(APIView):
     def get(self, request: Request) -> Response:
-        operation = operations.operation_latest()
+        operation = ImportOperation.objects.current()
         if operation is None:
             return ok({"state": State.NONE.value})
         return ok({"state": operation.state.value, "operation": operation_json(operation)})
@@ -59,10 +42,6 @@ class AddUsersView(APIView):
         return ok()
 
 
-#: The existing-user policy of a run (an extension): import.preview, import.run, startImport.
-POLICY_FIELDS = {"existingUsers": one_of(*ExistingUsers.values), "updatePasswords": boolean}
-
-
 def optional_body(view: APIView, request: Request) -> Any:
     """The body of an endpoint Rocket.Chat calls without one: read only when it is non-empty
     JSON (clients that send nothing, or an empty form, keep working)."""
@@ -72,35 +51,22 @@ def optional_body(view: APIView, request: Request) -> Any:
     return view.body(request)
 
 
-def policy_arguments(body: dict[str, Any]) -> dict[str, Any]:
-    """Service keyword arguments from a validated body holding POLICY_FIELDS."""
-    return {
-        "existing_users": body.get("existingUsers", ExistingUsers.FAIL),
-        "update_passwords": body.get("updatePasswords", False),
-    }
-
-
 class PreviewView(APIView):
     def post(self, request: Request) -> Response:
-        body = validate(optional_body(self, request), POLICY_FIELDS)
-        return ok(preview.users_preview(**policy_arguments(body)))
+        return ok(preview.users_preview(**validate_policy(optional_body(self, request))))
 
 
 class RunView(APIView):
     def post(self, request: Request) -> Response:
-        body = validate(optional_body(self, request), POLICY_FIELDS)
-        running.run_start(user=request.user, **policy_arguments(body))
+        policy = validate_policy(optional_body(self, request))
+        enqueue(running.run_start(user=request.user, **policy))
         return ok()
 
 
 class UndoView(APIView):
     def post(self, request: Request) -> Response:
-        body = validate(
-            self.body(request),
-            {"operationId": string, "mode": one_of(*UndoMode.values)},
-            required=("operationId",),
-        )
-        undo.undo_start(user=request.user, operation_id=body["operationId"], mode=body.get("mode", UndoMode.DELETE))
+        body = validate_undo(self.body(request))
+        enqueue(undo.undo_start(user=request.user, **body))
         return ok()
 
 
@@ -112,7 +78,7 @@ class ClearView(APIView):
 
 class CurrentOperationView(APIView):
     def get(self, request: Request) -> Response:
-        operation = operations.operation_latest()
+        operation = ImportOperation.objects.current()
         return ok({"operation": operation_json(operation)} if operation else {})
 
 

@@ -12,6 +12,7 @@ from importops.models import ImportOperation
 from importops.models.operation import UndoMode
 from importops.services import undo
 from importops.states import Status
+from importops.tasks import enqueue
 
 POLL = 0.5
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, operation: str, mode: str, wait: bool, timeout: float | None, **options: Any) -> None:
         try:
-            undo.undo_start(user=None, operation_id=operation, mode=mode)
+            enqueue(undo.undo_start(user=None, operation_id=operation, mode=mode))
         except ImportOpsError as exc:
             raise CommandError(exc.message) from exc
         if not wait:
