@@ -30,9 +30,9 @@ def parse_import_file(operation_id: str) -> None:
 
 
 @task()
-def undo_import(operation_id: str, user_id: int | str | None = None) -> None:
+def undo_import(operation_id: str) -> None:
     """Undo what a finished import did (see services.undo)."""
-    undo.undo_run(operation_id=operation_id, user_id=user_id)
+    undo.undo_run(operation_id=operation_id)
 
 
 def enqueue(*work: Work | None) -> None:
@@ -45,7 +45,7 @@ def enqueue(*work: Work | None) -> None:
             if item.parse:
                 parse_import_file.using(**options).enqueue(item.operation.pk)
             if item.undo:
-                undo_import.using(**options).enqueue(item.operation.pk, item.undo_by)
+                undo_import.using(**options).enqueue(item.operation.pk)
             drain = drain_import.using(**options)
             for _ in range(item.drains):
                 drain.enqueue(item.operation.pk)

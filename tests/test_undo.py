@@ -69,6 +69,7 @@ def test_undo_removes_created_users_restores_updates_and_unlinks(api, capture):
         "kept": 0,
         "gone": 0,
         "from": "importer_done",
+        "by": str(api.user.pk),
     }
     history = LogEntry.objects.filter(object_id=second["_id"]).order_by("id")
     messages = [entry.change_message for entry in history]

@@ -137,7 +137,8 @@ class ImportOperation(models.Model):
     )
     update_passwords = models.BooleanField(default=False, help_text="An update run may replace passwords.")
     undo_mode = models.CharField(max_length=16, choices=UndoMode.choices, blank=True)
-    #: {"total", "processed", "deleted", "deactivated", "reverted", "unlinked", "kept", "by"}
+    #: {"total", "processed", "deleted", "deactivated", "reverted", "unlinked", "kept", "gone",
+    #: "from": the status it was undone from, "by": pk of who started it}
     undo_counts = models.JSONField(default=dict, blank=True)
 
     objects = ImportOperationQuerySet.as_manager()

@@ -54,7 +54,8 @@ def undo_start(*, user: Any, operation_id: str, mode: str = UndoMode.DELETE) -> 
         if user is not None and not can(user, ABORT, operation):
             raise errors.Unauthorized()
         total = ImportChange.objects.filter(operation=operation).count()
-        counts = {"total": total, "processed": 0, **dict.fromkeys(COUNTERS, 0), "from": operation.status}
+        by = str(user.pk) if getattr(user, "pk", None) else None
+        counts = {"total": total, "processed": 0, **dict.fromkeys(COUNTERS, 0), "from": operation.status, "by": by}
         started = ImportOperation.objects.transition(
             operation.pk, source=UNDOABLE, status=Status.UNDOING, undo_mode=mode, undo_counts=counts
         )
@@ -63,10 +64,10 @@ def undo_start(*, user: Any, operation_id: str, mode: str = UndoMode.DELETE) -> 
         audit(user=user, obj=operation, action=CHANGE, message=f"Started an undo ({mode}) of {total} user change(s)")
     logger.info("undo started id=%s mode=%s changes=%s", operation.pk, mode, total)
     operation.refresh_from_db()
-    return Work(operation, undo=True, undo_by=getattr(user, "pk", None))
+    return Work(operation, undo=True)
 
 
-def undo_run(*, operation_id: str, user_id: Any = None) -> None:
+def undo_run(*, operation_id: str) -> None:
     """The body of the undo task: chunk by chunk until every change is undone, then done."""
     user_adapter: UserAdapter = importops_settings.USER_ADAPTER()
     while _undo_chunk(operation_id, user_adapter):
@@ -78,7 +79,8 @@ def undo_run(*, operation_id: str, user_id: Any = None) -> None:
             operation = ImportOperation.objects.get(pk=operation_id)
             counts = operation.undo_counts
             summary = ", ".join(f"{counts[name]} {name}" for name in COUNTERS if counts.get(name))
-            actor = get_user_model()._default_manager.filter(pk=user_id).first() if user_id else None
+            by = counts.get("by")  # who started it: the end is written to the history in their name
+            actor = get_user_model()._default_manager.filter(pk=by).first() if by else None
             audit(user=actor, obj=operation, action=CHANGE, message=f"Undone: {summary or 'nothing to undo'}")
     logger.info("undo done id=%s", operation_id)
 

@@ -10,11 +10,10 @@ from importops.models import ImportOperation
 @dataclass(frozen=True)
 class Work:
     """What must be queued for ``operation`` once the caller's transaction commits
-    (``importops.jobs.enqueue`` queues it): a parse of its file, ``drains`` drain tasks, an
-    undo (by the user whose pk is ``undo_by``, when known)."""
+    (``importops.tasks.enqueue`` queues it): a parse of its file, ``drains`` drain tasks, an
+    undo."""
 
     operation: ImportOperation
     parse: bool = False
     drains: int = 0
     undo: bool = False
-    undo_by: int | str | None = None
