@@ -7,9 +7,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
 from importops.compat import DummyBackend, ImmediateBackend, task_backends
-from importops.conf import importops_settings
+from importops.conf import DEFAULTS, importops_settings
 
 
 @checks.register()
@@ -73,8 +74,6 @@ def check_local_downloads(app_configs: Any = None, **kwargs: Any) -> list[checks
 @checks.register()
 def check_unknown_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """A misspelt key of ``IMPORTOPS`` would otherwise be ignored without a word."""
-    from importops.conf import DEFAULTS
-
     configured = getattr(settings, "IMPORTOPS", None) or {}
     messages: list[checks.CheckMessage] = []
     for key in sorted(set(configured) - DEFAULTS.keys()):
@@ -94,9 +93,7 @@ def check_unknown_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
 def check_routes_not_shadowed(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """A host route listed before importops' include, on one of importops' paths, answers
     instead of importops: Rocket.Chat clients would meet the host's view."""
-    from django.urls import NoReverseMatch, Resolver404, resolve, reverse
-
-    from importops import urls
+    from importops import urls  # not at import time: apps load before any URLconf is read
 
     messages: list[checks.CheckMessage] = []
     for pattern in urls.urlpatterns:
@@ -109,9 +106,10 @@ def check_routes_not_shadowed(app_configs: Any = None, **kwargs: Any) -> list[ch
         except Resolver404:
             continue
         if match.func is not pattern.callback:
+            view = getattr(match.func, "view_class", match.func)
             messages.append(
                 checks.Warning(
-                    f"{path} is answered by {match._func_path}, not by importops.",
+                    f"{path} is answered by {view.__module__}.{view.__qualname__}, not by importops.",
                     hint="Mount importops under a prefix of its own, or list its include before the other route.",
                     id="importops.W004",
                 )
