@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from importops.models import ImportedIdentity
-from tests.conftest import HAS_USERNAME, create_user
+from tests.conftest import create_user
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +71,6 @@ def test_a_username_two_users_were_known_by_logs_nobody_in(db):
     assert login({"user": "shared", "password": PASSWORD}).status_code == 401
 
 
-@pytest.mark.skipif(HAS_USERNAME, reason="checked in the email user model leg")
+@pytest.mark.email_model
 def test_without_a_username_field_the_identity_is_case_insensitive(ada):
     assert login({"user": "Ada.Lovelace", "password": PASSWORD}).status_code == 200
