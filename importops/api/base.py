@@ -1,8 +1,11 @@
 """The base view every importops endpoint uses.
 
-Everything is set on the view, nothing is read from the host's ``REST_FRAMEWORK`` settings,
-so installing importops never changes how the host's own API behaves, and the host's
-settings never change importops' wire contract.
+Every DRF setting that could change the wire contract is pinned on the view (versioning,
+authentication, permissions, throttles, parsers, renderers, content negotiation, pagination,
+metadata, exception handler, schema, and the settings object the view reads the rest from):
+nothing is read from the host's ``REST_FRAMEWORK`` settings, so installing importops never
+changes how the host's own API behaves, and the host's settings never change importops'
+wire contract.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ from typing import Any
 
 from rest_framework import views
 from rest_framework.exceptions import ParseError
+from rest_framework.metadata import SimpleMetadata
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import APISettings
 from rest_framework.throttling import BaseThrottle
 
 from importops.api import ratelimit
@@ -25,6 +31,31 @@ from importops.api.errors import exception_handler
 from importops.api.permissions import RunImport
 from importops.conf import importops_settings
 from importops.errors import PayloadTooLarge, RateLimited
+
+
+class _DRFDefaults(APISettings):
+    """DRF's own defaults, whatever the host's ``REST_FRAMEWORK`` says."""
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        return {}
+
+
+DRF_DEFAULTS = _DRFDefaults()
+
+
+class PinnedJSONRenderer(JSONRenderer):
+    """DRF's JSON renderer reads UNICODE_JSON/COMPACT_JSON/STRICT_JSON from the host's settings."""
+
+    ensure_ascii = False
+    compact = True
+    strict = True
+
+
+class PinnedContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, blind to the host's URL_FORMAT_OVERRIDE."""
+
+    settings = DRF_DEFAULTS
 
 
 class LimitedJSONParser(JSONParser):
@@ -72,7 +103,15 @@ class APIView(views.APIView):
     permission_classes = [IsAuthenticated, RunImport]
     throttle_classes = [PerUserRateLimit]
     parser_classes = [LimitedJSONParser, AnyTypeJSONParser]
-    renderer_classes = [JSONRenderer]
+    renderer_classes = [PinnedJSONRenderer]
+    content_negotiation_class = PinnedContentNegotiation
+    metadata_class = SimpleMetadata
+    versioning_class = None
+    pagination_class = None  # no list is paginated by DRF: the few that page do it themselves
+    settings = DRF_DEFAULTS
+    # Left out of the host's generated schema: the responses are not serializer-shaped, and
+    # the wire contract is the README's API reference.
+    schema = None
 
     def get_exception_handler(self) -> Any:
         return exception_handler

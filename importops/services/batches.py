@@ -209,9 +209,9 @@ def _create_users(
     users = user_adapter.create(pairs)
     insert_rows(
         ImportedIdentity,
-        ["import_id", "user_id", "data"],
+        ["import_id", "user_id", "username", "data"],
         [
-            (import_id, instance.pk, staged.extras())
+            (import_id, instance.pk, staged.username[:255], staged.extras())
             for staged, instance in pairs
             for import_id in dict.fromkeys(staged.import_ids)
         ],
@@ -247,11 +247,14 @@ def _update_users(verdicts: list[Verdict], user_adapter: UserAdapter) -> None:
 
 
 def _link_and_record(verdicts: list[Verdict], *, operation_id: str, importer_key: str, now: Any) -> None:
-    """Link the importIds of matched users to them, and record what happened to each."""
+    """Link the importIds of matched users to them, and record what happened to each.
+
+    A linked identity keeps no username: a file must not give an existing account a new
+    login name (the identity username is one, with a user model that has none)."""
     insert_rows(
         ImportedIdentity,
-        ["import_id", "user_id", "data"],
-        [(import_id, v.match, v.user.extras()) for v in verdicts for import_id in v.link],
+        ["import_id", "user_id", "username", "data"],
+        [(import_id, v.match, "", v.user.extras()) for v in verdicts for import_id in v.link],
         constants={"operation_id": operation_id, "importer_key": importer_key, "created_at": now},
     )
     actions = {UPDATE: ChangeAction.UPDATED, SKIP: ChangeAction.SKIPPED, UNCHANGED: ChangeAction.UNCHANGED}

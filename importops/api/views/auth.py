@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.hashers import make_password
+from django.db.models.functions import Lower
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -16,7 +17,7 @@ from importops.api.base import APIView, LimitedJSONParser, ok
 from importops.api.serializers import me_json
 from importops.conf import importops_settings
 from importops.errors import LoginFailed, RateLimited
-from importops.models import AuthToken
+from importops.models import AuthToken, ImportedIdentity
 from importops.models.token import TokenKind, token_digest
 
 
@@ -42,6 +43,16 @@ def _find_user(kind: str, value: str) -> Any:
     if kind == "email":
         matches = list(manager.filter(**{f"{model.get_email_field_name()}__iexact": value})[:2])
         return matches[0] if len(matches) == 1 else None
+    if importops_settings.USER_ADAPTER().username_field is None:
+        # No username on the user model: the name the user had in Rocket.Chat, kept on the
+        # imported identity (case-insensitive, as the import's duplicate rule).
+        owners = list(
+            ImportedIdentity.objects.annotate(key=Lower("username"))
+            .filter(key=value.lower())
+            .values_list("user_id", flat=True)
+            .distinct()[:2]
+        )
+        return manager.filter(pk=owners[0]).first() if len(owners) == 1 else None
     return manager.filter(**{model.USERNAME_FIELD: value}).first()
 
 
