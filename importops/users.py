@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any, NamedTuple
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.contrib.auth.models import Group
@@ -304,22 +305,25 @@ class UserAdapter:
 
     def protected(self, pks: Iterable[Any]) -> set[Any]:
         """Users an import never changes: staff, superusers, and holders of any importops
-        permission (directly or through a group). Two queries."""
+        permission — directly, through a group, or on an operation (django-guardian, the
+        permission an operation's creator gets). One query, two with guardian."""
         pks = list(pks)
         if not pks:
             return set()
-        flags = [Q(**{name: True}) for name in ("is_staff", "is_superuser") if self._field(name) is not None]
-        manager = self.model._default_manager
+        who = [Q(**{name: True}) for name in ("is_staff", "is_superuser") if self._field(name) is not None]
+        who += [
+            Q(**{f"{relation}__content_type__app_label": "importops"})
+            for relation in ("user_permissions", "groups__permissions")
+            if self._field(relation.partition("__")[0]) is not None
+        ]
         found: set[Any] = set()
-        if flags:
-            found |= set(
-                manager.filter(InArray("pk", pks)).filter(reduce(operator.or_, flags)).values_list("pk", flat=True)
-            )
-        perms = [f"{name}__content_type__app_label" for name in ("user_permissions", "groups__permissions")]
-        existing = [p for p in perms if self._field(p.partition("__")[0]) is not None]
-        if existing:
-            holders = reduce(operator.or_, (Q(**{p: "importops"}) for p in existing))
-            found |= set(manager.filter(InArray("pk", pks)).filter(holders).values_list("pk", flat=True))
+        if who:
+            rows = self.model._default_manager.filter(InArray("pk", pks)).filter(reduce(operator.or_, who))
+            found |= set(rows.values_list("pk", flat=True))
+        if apps.is_installed("guardian"):
+            object_permissions = apps.get_model("guardian", "UserObjectPermission")._default_manager
+            rows = object_permissions.filter(InArray("user_id", pks), content_type__app_label="importops")
+            found |= set(rows.values_list("user_id", flat=True))
         return found
 
     def importable_groups(self, pks: Iterable[Any], names: Iterable[str]) -> dict[Any, set[str]]:

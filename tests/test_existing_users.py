@@ -100,7 +100,9 @@ def test_an_email_taken_by_a_third_user_fails_that_user(api, capture):
     assert full_name(by_email("u1@example.com")) == "Ada"
 
 
-@pytest.mark.parametrize("who", ["superuser", "staff", "permission holder", "group permission holder"])
+@pytest.mark.parametrize(
+    "who", ["superuser", "staff", "permission holder", "group permission holder", "operation permission holder"]
+)
 def test_protected_users_are_never_updated_nor_skipped(api, capture, who):
     target = create_user("target", is_staff=who == "staff")
     if who == "superuser":
@@ -112,6 +114,13 @@ def test_protected_users_are_never_updated_nor_skipped(api, capture, who):
         group = Group.objects.create(name="operators")
         group.permissions.add(Permission.objects.get(codename="run_import"))
         target.groups.add(group)
+    elif who == "operation permission holder":  # what the creator of an operation holds
+        from guardian.shortcuts import assign_perm
+
+        from importops.models import ImportOperation
+
+        stage(api, [user_payload(99)])
+        assign_perm("importops.abort_importoperation", target, ImportOperation.objects.get(valid=True))
     before = User._default_manager.filter(pk=target.pk).values().get()
     for policy in ("update", "skip"):
         stage(api, [{"emails": ["target@example.com"], "importIds": ["x-1"], "name": "Taken Over", "roles": ["admin"]}])
