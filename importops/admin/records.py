@@ -54,8 +54,16 @@ class ImportRecordAdmin(admin.ModelAdmin):
     paginator = CappedPaginator
     show_full_result_count = False
     list_per_page = 50
-    fields = ["id", "operation", "data_type", "shown_data", "shown_errors", "password_kind", "skipped", "lane"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "id",
+        "operation",
+        "data_type",
+        "shown_data",
+        "shown_errors",
+        "password_kind",
+        "skipped",
+        "lane",
+    )
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         # Always one operation's records: every filter and search then runs on an

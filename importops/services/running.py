@@ -42,7 +42,7 @@ MAX_BATCH_GROWTH = 4
 
 
 def adapter() -> UserAdapter:
-    return importops_settings.USER_ADAPTER()  # type: ignore[no-any-return]
+    return importops_settings.USER_ADAPTER()
 
 
 # -- starting -------------------------------------------------------------------------

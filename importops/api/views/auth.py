@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.hashers import make_password
@@ -128,7 +128,7 @@ class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request: Request) -> Response:
-        request.auth.revoke()
+        cast(AuthToken, request.auth).revoke()  # the token header authentication's token
         return Response({"status": "success", "success": True, "data": {"message": "You've been logged out!"}})
 
 
