@@ -38,7 +38,7 @@ MAPPED_KEYS = frozenset({"emails", "importIds", "username", "name", "deleted", "
 
 
 def error_entry(code: UserError, field_name: str | None = None, value: str | None = None) -> dict[str, Any]:
-    """The error entry a failed record keeps (SPEC section 6)."""
+    """The error entry a failed record keeps (docs/api.md, "Per-user error codes")."""
     return {"message": code.value, "field": field_name, "value": value}
 
 

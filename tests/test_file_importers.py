@@ -1,4 +1,4 @@
-"""File importers (SPEC "File importers"): upload (JSON and multipart), parse in the
+"""File importers (docs/api.md, "File importers"): upload (JSON and multipart), parse in the
 background, list, select, start; every malformed file ends in a clear reason or a 4xx."""
 
 import io
@@ -300,7 +300,7 @@ def test_file_data_waits_while_parsing_and_pages(api, upload, settings):
 
 
 def test_file_data_and_progress_without_an_operation(api):
-    # SPEC gives this message without an errorType: section 1 says there is none then.
+    # This message comes without an errorType (docs/api.md, "Envelopes": an import rule).
     expected = {"success": False, "error": "Import Operation Not Found [error-operation-not-found]"}
     assert api.get("getImportFileData").json() == expected
     assert api.get("getImportProgress").json() == expected

@@ -121,7 +121,7 @@ class APIView(views.APIView):
         return int(importops_settings.MAX_REQUEST_SIZE)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        # Body size is the first check of all (SPEC section 1), before authentication.
+        # Body size is the first check of all (docs/api.md, "Order of checks"), before authentication.
         limit = self.body_limit()
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)

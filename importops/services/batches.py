@@ -1,4 +1,4 @@
-"""One batch of a run (DESIGN: "Batches"): claim records, hash passwords outside any
+"""One batch of a run (docs/architecture.md, "Batches"): claim records, hash passwords outside any
 transaction, then judge and create users in one short transaction.
 
 Lock order, in every batch transaction: the operation row (shared) first, then records.

@@ -1,4 +1,4 @@
-"""login, logout, me (SPEC section 2)."""
+"""login, logout, me (docs/api.md, "Authentication")."""
 
 from __future__ import annotations
 

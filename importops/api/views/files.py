@@ -1,4 +1,4 @@
-"""File importer endpoints (SPEC "File importers", Rocket.Chat 3.0.0)."""
+"""File importer endpoints (docs/api.md, "File importers"; Rocket.Chat 3.0.0)."""
 
 from __future__ import annotations
 
