@@ -37,7 +37,7 @@ class OperationFilter(admin.SimpleListFilter):
     parameter_name = "operation__id__exact"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        visible = visible_operations(request.user, ImportOperation.objects.order_by("-ts"))
+        visible = visible_operations(request.user, ImportOperation.objects.latest_first())
         return [(op.pk, f"{op.pk} ({op.type}, {op.ts:%Y-%m-%d %H:%M})") for op in visible[:20]]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[ImportRecord]) -> QuerySet[ImportRecord]:
@@ -69,7 +69,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
         # Always one operation's records: every filter and search then runs on an
         # (operation, column) index, and nothing counts the whole table.
         if OperationFilter.parameter_name not in request.GET:
-            latest = visible_operations(request.user, ImportOperation.objects.order_by("-ts")).first()
+            latest = visible_operations(request.user, ImportOperation.objects.latest_first()).first()
             if latest is not None:
                 query = request.GET.copy()
                 query[OperationFilter.parameter_name] = latest.pk

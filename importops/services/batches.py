@@ -1,9 +1,5 @@
-"""One batch of a run (docs/architecture.md, "Batches"): claim records, hash passwords outside any
-transaction, then judge and create users in one short transaction.
-
-Lock order, in every batch transaction: the operation row (shared) first, then records.
-Stop calls lock the operation row, then delete records; the other order would deadlock.
-"""
+"""One batch of a run: claim records, hash passwords outside any transaction, then judge and
+create users in one short transaction (docs/architecture.md: "Batches", "Locks")."""
 
 from __future__ import annotations
 
