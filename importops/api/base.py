@@ -11,7 +11,7 @@ wire contract.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rest_framework import views
 from rest_framework.exceptions import ParseError
@@ -32,6 +32,9 @@ from importops.api.permissions import RunImport
 from importops.conf import importops_settings
 from importops.errors import PayloadTooLarge, RateLimited
 
+if TYPE_CHECKING:
+    from rest_framework.settings import _Settings
+
 
 class _DRFDefaults(APISettings):
     """DRF's own defaults, whatever the host's ``REST_FRAMEWORK`` says."""
@@ -41,7 +44,8 @@ class _DRFDefaults(APISettings):
         return {}
 
 
-DRF_DEFAULTS = _DRFDefaults()
+# Typed as the stubs type DRF's api_settings, which it stands in for.
+DRF_DEFAULTS = cast("_Settings", _DRFDefaults())
 
 
 class PinnedJSONRenderer(JSONRenderer):
@@ -110,7 +114,7 @@ class APIView(views.APIView):
     pagination_class = None  # no list is paginated by DRF: the few that page do it themselves
     settings = DRF_DEFAULTS
     # Left out of the host's generated schema: the responses are not serializer-shaped, and
-    # the wire contract is the README's API reference.
+    # the wire contract is docs/api.md.
     schema = None
 
     def get_exception_handler(self) -> Any:
