@@ -36,8 +36,8 @@ class UploadImportFileView(APIView):
             upload = request.FILES.get("file")
             key = form.get("importerKey")
             if upload is None or not key:
-                problems = [] if upload is not None else ["file: is required"]
-                raise Invalid([*problems, *([] if key else ["importerKey: is required"])])
+                missing = [("file", upload is None), ("importerKey", not key)]
+                raise Invalid([f"{name}: is required" for name, absent in missing if absent])
             content: Any = upload
             name = form.get("fileName") or upload.name or ""
             content_type = form.get("contentType") or upload.content_type or ""
