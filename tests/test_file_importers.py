@@ -123,6 +123,19 @@ def test_multipart_upload(api, django_capture_on_commit_callbacks):
     assert (latest().status, latest().count_users, latest().file_name) == ("importer_user_selection", 2, "users.csv")
 
 
+def test_multipart_upload_names_what_is_missing(api):
+    def invalid(form):
+        response = api.client.post("/api/v1/uploadImportFile", form, **api.headers)
+        assert response.status_code == 400 and response.json()["errorType"] == "error-invalid-params"
+        return response.json()["error"]
+
+    content = io.BytesIO(b"ada,ada@example.com,Ada\n")
+    content.name = "users.csv"
+    assert invalid({"fileName": "users.csv"}) == "file: is required\nimporterKey: is required"
+    assert invalid({"file": content}) == "importerKey: is required"
+    assert not ImportOperation.objects.exists()
+
+
 def test_bare_users_csv_with_bom(upload):
     upload(b"\xef\xbb\xbf" + users_csv([("zoe", "zoe@example.com", "Zoe")]), name="users.csv")
     assert latest().count_users == 1
