@@ -21,8 +21,17 @@ class ImportChangeAdmin(admin.ModelAdmin):
     search_fields = ["=import_id", "=email", "=username"]
     paginator = CappedPaginator
     show_full_result_count = False
-    fields = ["operation", "user", "action", "import_id", "email", "username", "what_changed", "linked", "undo"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "operation",
+        "user",
+        "action",
+        "import_id",
+        "email",
+        "username",
+        "what_changed",
+        "linked",
+        "undo",
+    )
 
     @admin.display(description="changes")
     def what_changed(self, obj: ImportChange) -> str:

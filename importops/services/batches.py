@@ -158,7 +158,7 @@ def _commit_batch(
             lock=True,
         )
         ok = [v for v in verdicts if v.error is None]
-        context = {"operation_id": operation_id, "importer_key": importer_key, "now": now}
+        context: dict[str, Any] = {"operation_id": operation_id, "importer_key": importer_key, "now": now}
         created = _create_users([v for v in ok if v.outcome == CREATE], user_adapter, passwords, **context)
         _update_users([v for v in ok if v.outcome == UPDATE], user_adapter)
         _link_and_record([v for v in ok if v.outcome != CREATE], **context)

@@ -232,7 +232,7 @@ def _taken(
     user: StagedUser,
     keys: list[Key],
     operation_id: str,
-    identities: dict[str, str | None],
+    identities: dict[str, tuple[str | None, Any]],
     taken_emails: dict[str, Any],
     taken_usernames: dict[str, Any],
     ours: set[Any],

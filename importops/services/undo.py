@@ -171,7 +171,8 @@ def _undo_changes(
     user_adapter.save_values(restore)
     user_adapter.change_groups(add=[], remove=remove_groups)
     if deactivate:
-        user_adapter.model._default_manager.filter(InArray("pk", deactivate)).update(is_active=False)
+        # A field of the host's user model (AbstractBaseUser, as typed, only declares it).
+        user_adapter.model._default_manager.filter(InArray("pk", deactivate)).update(**{"is_active": False})
     if delete:
         user_adapter.model._default_manager.filter(InArray("pk", delete)).delete()
     return [change.undo for change in changes]
