@@ -12,7 +12,6 @@ import operator
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any, NamedTuple, cast
 
@@ -29,18 +28,11 @@ from django.db.models.functions import Lower
 
 from importops.bulk import InArray, insert_rows
 from importops.errors import UserError
+from importops.staged import REDACTED, StagedUser, error_entry
 from importops.validation import first_non_blank, non_blank
 
 BCRYPT_HASH = re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")
 NOT_USERNAME_CHARS = re.compile(r"[^\w.@+-]")
-REDACTED = "[redacted]"
-#: Staged keys the user row itself records (importIds are the identity's own column).
-MAPPED_KEYS = frozenset({"emails", "importIds", "username", "name", "deleted", "roles"})
-
-
-def error_entry(code: UserError, field_name: str | None = None, value: str | None = None) -> dict[str, Any]:
-    """The error entry a failed record keeps (docs/api.md, "Per-user error codes")."""
-    return {"message": code.value, "field": field_name, "value": value}
 
 
 class Membership(NamedTuple):
@@ -49,38 +41,6 @@ class Membership(NamedTuple):
     model: Any
     user_column: str
     group_column: str
-
-
-@dataclass
-class StagedUser:
-    """A staged record read for import: what the adapter needs, nothing more."""
-
-    record_id: int
-    email: str
-    username: str
-    name: str
-    active: bool
-    roles: list[str]
-    import_ids: list[str]
-    password: str | None = None
-    bcrypt: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def import_id(self) -> str:
-        """The first importId, or ""."""
-        return self.import_ids[0] if self.import_ids else ""
-
-    @property
-    def import_keys(self) -> list[str]:
-        return [value.lower() for value in self.import_ids]
-
-    def extras(self) -> dict[str, Any]:
-        """What the user row has no column for: kept on the imported identity."""
-        extras = {key: value for key, value in self.data.items() if key not in MAPPED_KEYS}
-        if len(self.data.get("emails") or []) > 1:
-            extras["emails"] = self.data["emails"]
-        return extras
 
 
 class UserAdapter:

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from importops.admin.paging import CAP, CappedPaginator
-from importops.admin.permissions import ABORT, VIEW, can, sees_any_operation, visible_operations
+from importops.admin.permissions import ABORT, VIEW, ReadOnlyAdmin, can, sees_any_operation, visible_operations
 from importops.models import ImportOperation, ImportRecord
 
 
@@ -45,7 +45,7 @@ class OperationFilter(admin.SimpleListFilter):
 
 
 @admin.register(ImportRecord)
-class ImportRecordAdmin(admin.ModelAdmin):
+class ImportRecordAdmin(ReadOnlyAdmin):
     list_display = ["id", "operation_id", "data_type", "email", "username", "import_id", "error_codes", "skipped"]
     list_filter = [OperationFilter, "data_type", HasErrorsFilter]
     # "=" lookups: exact matches on the (operation, column) indexes. Values are stored
@@ -102,15 +102,6 @@ class ImportRecordAdmin(admin.ModelAdmin):
             return queryset, False
         matches = queryset.filter(Q(email=term) | Q(username=term) | Q(import_id=term)).order_by()
         return queryset.filter(pk__in=list(matches.values_list("pk", flat=True)[:CAP])), False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("errors"))
     def error_codes(self, obj: ImportRecord) -> str:

@@ -30,8 +30,9 @@ from importops.services.judge import STAGED_ROW_FIELDS, StagedRow, Verdict, judg
 from importops.services.locks import operation_share_lock
 from importops.services.staging import importable_roles
 from importops.signals import users_imported
+from importops.staged import StagedUser
 from importops.states import IMPORTING
-from importops.users import StagedUser, UserAdapter
+from importops.users import UserAdapter
 
 logger = logging.getLogger("importops")
 

@@ -23,7 +23,8 @@ from importops.errors import UserError
 from importops.models import ImportChange, ImportedIdentity, ImportRecord
 from importops.models.operation import ExistingUsers
 from importops.models.record import DataType
-from importops.users import StagedUser, UserAdapter, error_entry
+from importops.staged import StagedUser, error_entry
+from importops.users import UserAdapter
 
 Key = tuple[str, str]
 KEY_FIELDS = {"e": "emails", "u": "username", "i": "importIds"}
