@@ -47,6 +47,8 @@ def undo_start(*, user: Any, operation_id: str, mode: str = UndoMode.DELETE) -> 
     canceled — never while it runs, and never twice. The caller needs the abort permission
     on the operation (globally or as an object permission).
     """
+    if mode == UndoMode.DEACTIVATE and importops_settings.USER_ADAPTER()._field("is_active") is None:
+        raise errors.Invalid(["mode: the user model has no is_active field to deactivate users with"])
     with transaction.atomic():
         operation = ImportOperation.objects.filter(pk=operation_id).first()
         if operation is None:
