@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "BATCH_TIME_BUDGET": 2.0,
     "LEASE_SECONDS": 60,
     "MAX_RESUMES": 3,
+    "RETRY_DEADLINE": 300,
     # Files
     "FILE_STORAGE": "default",
     "MAX_UPLOAD_SIZE": 100 * 1024 * 1024,

@@ -198,3 +198,21 @@ class PayloadTooLarge(ImportOpsError):
 
 class FileParseError(ImportOpsError):
     """A file could not be parsed; the message says where and why."""
+
+
+class DatabaseUnavailable(ImportOpsError):
+    """The database is away (a transient fault), or was for longer than a unit of work may wait."""
+
+    status_code = 503
+    message = "The database is unavailable. Try again shortly. [error-database-unavailable]"
+    retry_after = 5
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class FileNotStored(ImportOpsError):
+    """The storage refused the file (a full disk, a storage service down)."""
+
+    status_code = 503
+    error_type = "error-file-not-stored"

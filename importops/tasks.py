@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from importops import retry
 from importops.compat import task
 from importops.conf import importops_settings
 from importops.services import parsing, recovery, running, undo
@@ -54,8 +55,9 @@ def enqueue(*work: Work | None) -> None:
         transaction.on_commit(queue)
 
 
-def recover() -> list[str]:
-    """Run the recovery sweep and queue what it resumes. Returns the ids acted on."""
-    work = recovery.sweep()
+def recover(*, deadline: float | None = None) -> list[str]:
+    """Run the recovery sweep and queue what it resumes. Returns the ids acted on. A passing
+    database fault is retried until ``deadline`` seconds (RETRY_DEADLINE)."""
+    work = retry.unit(recovery.sweep, what="the recovery sweep", deadline=deadline)
     enqueue(*work)
     return [item.operation.pk for item in work]

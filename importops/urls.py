@@ -1,4 +1,5 @@
-"""importops' endpoints, each under ``api/v1/`` as Rocket.Chat clients expect. Mount them at
+"""importops' endpoints, each under ``api/v1/`` as Rocket.Chat clients expect (and the health
+checks for load balancers under ``importops/health/``). Mount them at
 the root (``path("", include("importops.urls"))``) or under any prefix
 (``path("chat/", include("importops.urls"))``). Only these paths are importops': an unknown
 path under ``api/v1/`` is left to the host's URLconf. ``importops.owned_urls`` adds a JSON
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from importops.api.views import auth, files, imports
+from importops.api.views import auth, files, health, imports
 
 app_name = "importops"
 
@@ -35,4 +36,6 @@ urlpatterns = [
     path("api/v1/getImportFileData", files.GetImportFileDataView.as_view(), name="import-file-data"),
     path("api/v1/startImport", files.StartImportView.as_view(), name="start-import"),
     path("api/v1/getImportProgress", files.GetImportProgressView.as_view(), name="import-progress"),
+    path("importops/health/live", health.live, name="health-live"),
+    path("importops/health/ready", health.ready, name="health-ready"),
 ]

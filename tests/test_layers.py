@@ -15,14 +15,14 @@ ROOT = Path(importops.__file__).parent
 
 #: Top to bottom. A module may import its own layer or a lower one, never a higher one.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("entry points", {"api", "admin", "management", "tasks", "urls", "owned_urls", "apps", "checks"}),
+    ("entry points", {"api", "admin", "management", "tasks", "urls", "owned_urls", "apps", "checks", "middleware"}),
     ("services", {"services"}),
     ("importers and the user adapter", {"importers", "users", "staged", "validation"}),
     ("models", {"models", "migrations", "bulk"}),
-    ("core", {"conf", "states", "errors", "compat", "signals", "timestamps", "__init__"}),
+    ("core", {"conf", "states", "errors", "compat", "signals", "timestamps", "retry", "__init__"}),
 ]
 #: Entry points are independent of one another, except that all may queue tasks.
-ENTRY_POINTS = {"api", "admin", "management"}
+ENTRY_POINTS = {"api", "admin", "management", "middleware"}
 
 
 def module_name(path: Path) -> str:

@@ -9,8 +9,9 @@ from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from importops import retry
 from importops.conf import importops_settings
-from importops.errors import ImportOpsError, Invalid, NotLoggedIn, PayloadTooLarge, Unauthorized
+from importops.errors import DatabaseUnavailable, ImportOpsError, Invalid, NotLoggedIn, PayloadTooLarge, Unauthorized
 
 logger = logging.getLogger("importops.api")
 
@@ -44,6 +45,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = PayloadTooLarge(importops_settings.MAX_REQUEST_SIZE)
     if isinstance(exc, exceptions.APIException):
         exc = _from_drf(exc, context)
+    elif retry.is_transient(exc):  # the database is away: the client tries again shortly
+        logger.warning("database unavailable in %s: %s", context.get("view").__class__.__name__, retry.describe(exc))
+        retry.reset_connection(exc)
+        exc = DatabaseUnavailable()
     if isinstance(exc, ImportOpsError):
         return Response(exc.body(), status=exc.status_code, headers=exc.headers())
     logger.exception("Internal server error in %s", context.get("view").__class__.__name__)

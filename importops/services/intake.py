@@ -5,20 +5,22 @@ The rest of a file import: ``parsing`` (the background task that stages its user
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import posixpath
+from functools import partial
 from typing import IO, Any
 
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.utils.text import get_valid_filename
 
-from importops import errors
+from importops import errors, retry
 from importops.conf import importops_settings
 from importops.importers import registry
 from importops.importers.sources import check_upload
 from importops.models import ImportOperation
-from importops.services import download, files, operations
+from importops.services import download, files, operations, running
 from importops.services.work import Work
 from importops.states import Status
 
@@ -65,9 +67,7 @@ def file_upload(
         file_name=file_name,
         content_type=content_type,
     )
-    stored = files.storage().save(
-        f"importops/{operation.pk}/{get_valid_filename(file_name) or 'upload'}", File(content, name=file_name)
-    )
+    stored = _store(operation, file_name, content)
     with transaction.atomic():
         loaded = ImportOperation.objects.filter(valid=True).transition(
             operation.pk, source=Status.UPLOADING, file=stored, status=Status.FILE_LOADED
@@ -76,6 +76,21 @@ def file_upload(
             transaction.on_commit(lambda: files.storage().delete(stored))
     operation.refresh_from_db()
     return Work(operation, parse=bool(loaded))
+
+
+def _store(operation: ImportOperation, file_name: str, content: IO[bytes]) -> str:
+    """Save the file; when the storage fails (a full disk, a storage service down) the new
+    operation fails with the reason, and a partly written file is removed."""
+    name = f"importops/{operation.pk}/{get_valid_filename(file_name) or 'upload'}"
+    try:
+        return str(files.storage().save(name, File(content, name=file_name)))
+    except Exception as exc:
+        logger.exception("storing the file of %s failed", operation.pk)
+        with contextlib.suppress(Exception):
+            files.storage().delete(name)
+        reason = f"The file could not be stored: {retry.describe(exc)}"
+        retry.unit(partial(running.run_fail, operation_id=operation.pk, reason=reason), what="failing an upload")
+        raise errors.FileNotStored(reason) from exc
 
 
 def file_download(*, user: Any, importer_key: str, url: str) -> Work:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from importops import retry
 from importops.models import ImportOperation, ImportRecord
 from importops.services import files
 from importops.services.audit import ADDITION, CHANGE, audit
@@ -20,6 +21,7 @@ from importops.states import STOPPABLE, Status
 logger = logging.getLogger("importops")
 
 
+@retry.retried("creating an operation", deadline=retry.INTERACTIVE_DEADLINE)
 def operation_create(
     *,
     user: Any,
@@ -54,6 +56,7 @@ def operation_create(
     return operation
 
 
+@retry.retried("clearing operations", deadline=retry.INTERACTIVE_DEADLINE)
 def operations_clear(*, user: Any) -> None:
     """Stop and invalidate every operation and empty the staging area (``import.clear``)."""
     with transaction.atomic():
@@ -65,6 +68,7 @@ def operations_clear(*, user: Any) -> None:
     logger.info("operations cleared by user=%s", getattr(user, "pk", None))
 
 
+@retry.retried("aborting an operation", deadline=retry.INTERACTIVE_DEADLINE)
 def operation_abort(*, operation: ImportOperation, user: Any) -> bool:
     """Cancel ``operation`` if it is not finished; it stays valid. True when it was stopped.
 

@@ -14,13 +14,14 @@ import threading
 import time
 import traceback
 import uuid
+from functools import partial
 from typing import Any
 
 from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from importops import errors
+from importops import errors, retry
 from importops.conf import importops_settings
 from importops.importers import registry
 from importops.models import ImportLane, ImportOperation, ImportRecord
@@ -101,7 +102,9 @@ def drain(*, operation_id: str) -> None:
         except Exception as exc:
             failures.append(exc)
             logger.exception("import run failed id=%s", operation_id)
-            run_fail(operation_id=operation_id, reason=f"{type(exc).__name__}: {exc}", details=traceback.format_exc())
+            reason = exc.message if isinstance(exc, errors.DatabaseUnavailable) else f"{type(exc).__name__}: {exc}"
+            fail = partial(run_fail, operation_id=operation_id, reason=reason, details=traceback.format_exc())
+            retry.unit(fail, what="failing a run")
         finally:
             if own_connection:
                 connections.close_all()
@@ -114,7 +117,7 @@ def drain(*, operation_id: str) -> None:
         helper.join()
     if failures:
         raise failures[0]
-    run_finish_if_complete(operation_id=operation_id)
+    retry.unit(partial(run_finish_if_complete, operation_id=operation_id), what="finishing a run")
 
 
 def _threads() -> int:
@@ -125,29 +128,37 @@ def _threads() -> int:
 
 def _drain_lanes(operation_id: str) -> None:
     holder = uuid.uuid4().hex
-    while (lane := _lane_take(operation_id, holder)) is not None:
+    while (lane := retry.unit(partial(_lane_take, operation_id, holder), what="taking a lane")) is not None:
         logger.info("took lane %s of run %s", lane.number, operation_id)
-        ImportOperation.objects.transition(operation_id, source=Status.IMPORTING_STARTED, status=Status.IMPORTING_USERS)
+        importing = partial(
+            ImportOperation.objects.transition,
+            operation_id,
+            source=Status.IMPORTING_STARTED,
+            status=Status.IMPORTING_USERS,
+        )
+        retry.unit(importing, what="marking a run as importing")
         if not _lane_drain(lane, holder):
             return
 
 
-def _takeable(now: Any) -> Q:
-    return Q(holder="") | Q(lease_expires_at__lt=now)
+def _takeable(now: Any, holder: str) -> Q:
+    # A lane this holder already took is takeable again: a claim whose answer was lost in
+    # a database fault is retried, and must find the lane it took.
+    return Q(holder="") | Q(lease_expires_at__lt=now) | Q(holder=holder)
 
 
 def _lane_take(operation_id: str, holder: str) -> ImportLane | None:
     """Take a free lane of a running operation, or one whose holder's lease expired."""
     now = timezone.now()
     candidates = ImportLane.objects.filter(
-        _takeable(now),
+        _takeable(now, holder),
         operation_id=operation_id,
         finished=False,
         operation__valid=True,
         operation__status__in=IMPORTING,
     ).order_by("number")
     for lane_id in candidates.values_list("pk", flat=True):
-        taken = ImportLane.objects.filter(_takeable(now), pk=lane_id, finished=False).update(
+        taken = ImportLane.objects.filter(_takeable(now, holder), pk=lane_id, finished=False).update(
             holder=holder, lease_expires_at=now + lease()
         )
         if taken:
@@ -159,21 +170,21 @@ def _lane_drain(lane: ImportLane, holder: str) -> bool:
     """Process the lane's batches. True when it ran out of work, False when stopped."""
     size = min(FIRST_BATCH_SIZE, importops_settings.BATCH_SIZE)
     user_adapter = adapter()
+    mine = ImportLane.objects.filter(pk=lane.pk, holder=holder)
+    hand_back = partial(mine.update, holder="", lease_expires_at=None)
     while True:
         if STOPPING.is_set():
             logger.info("worker stopping: handing lane %s of run %s back", lane.number, lane.operation_id)
-            ImportLane.objects.filter(pk=lane.pk, holder=holder).update(holder="", lease_expires_at=None)
+            retry.unit(hand_back, what="handing a lane back")
             return False
         started = time.monotonic()
-        committed = batches.batch_step(lane, holder, size, user_adapter)
+        committed = retry.unit(partial(batches.batch_step, lane, holder, size, user_adapter), what="a batch")
         if committed is None:
-            ImportLane.objects.filter(pk=lane.pk, holder=holder).update(holder="", lease_expires_at=None)
+            retry.unit(hand_back, what="handing a lane back")
             return False
         if committed == 0:
-            finished = ImportLane.objects.filter(pk=lane.pk, holder=holder).update(
-                finished=True, holder="", lease_expires_at=None
-            )
-            return bool(finished)
+            retry.unit(partial(mine.update, finished=True, holder="", lease_expires_at=None), what="finishing a lane")
+            return True
         size = _next_size(size, committed, time.monotonic() - started)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
-from importops import errors
+from importops import errors, retry
 from importops.conf import importops_settings
 from importops.models import ImportOperation, ImportRecord
 from importops.models.record import DataType
@@ -80,15 +80,21 @@ def users_stage(
     default_roles = list(importops_settings.DEFAULT_ROLES)
     batch: list[dict[str, Any]] = []
     staged = 0
+
+    def stage(chunk: list[dict[str, Any]]) -> int:
+        return retry.unit(
+            lambda: _stage_chunk(operation_id, chunk, default_roles, statuses, staged), what="staging users"
+        )
+
     for user in users:
         batch.append(user)
         if len(batch) >= STAGE_BATCH:
-            staged += _stage_chunk(operation_id, batch, default_roles, statuses)
+            staged += stage(batch)
             batch = []
             if on_progress is not None:
                 on_progress(staged)
     if batch:
-        staged += _stage_chunk(operation_id, batch, default_roles, statuses)
+        staged += stage(batch)
     if on_progress is not None:
         on_progress(staged)
     return staged
@@ -99,17 +105,26 @@ class StagingStopped(Exception):
 
 
 def _stage_chunk(
-    operation_id: str, users: list[dict[str, Any]], default_roles: list[str], statuses: Iterable[str] | None
+    operation_id: str,
+    users: list[dict[str, Any]],
+    default_roles: list[str],
+    statuses: Iterable[str] | None,
+    staged: int,
 ) -> int:
+    """One chunk, one transaction. With ``statuses`` (a file's parse, which starts from an
+    empty operation) the chunk also requires the ``staged`` users before it, so a chunk run
+    again after its commit was lost in a database fault is not staged twice."""
     with transaction.atomic():
         target = ImportOperation.objects.all() if statuses is None else ImportOperation.objects.filter(valid=True)
-        grown = target.transition(
+        grown = (target if statuses is None else target.filter(count_users=staged)).transition(
             operation_id,
             source=None if statuses is None else list(statuses),
             count_total=F("count_total") + len(users),
             count_users=F("count_users") + len(users),
         )
         if statuses is not None and not grown:
+            if target.filter(pk=operation_id, count_users=staged + len(users)).exists():
+                return len(users)  # this chunk's commit went through before the fault
             raise StagingStopped(operation_id)
         ImportRecord.objects.bulk_create([record_for(operation_id, user, default_roles) for user in users])
     return len(users)
