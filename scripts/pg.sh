@@ -3,6 +3,7 @@
 #
 #   scripts/pg.sh start   initialise (first time) and start; prints the DATABASE_URL
 #   scripts/pg.sh stop    stop it (fast shutdown)
+#   scripts/pg.sh restart restart it (fast shutdown: sessions are terminated, as in a failover)
 #   scripts/pg.sh url     print the DATABASE_URL
 #
 # Environment: PGPORT_TEST (default 54329), PGDATA_TEST (default /tmp/importops-pg-$PGPORT_TEST).
@@ -39,6 +40,19 @@ as_owner() {
 
 bin=$(find_bin || { install_server; find_bin; })
 
+# The port may be briefly taken (a client's ephemeral port in TIME_WAIT): retry, as
+# PostgreSQL's own hint says.
+start_server() {
+  local attempt
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1 && return 0
+    as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -o "-p $port" -w -t 60 start >/dev/null 2>&1 && return 0
+    sleep "$attempt"
+  done
+  echo "PostgreSQL did not start on port $port: see $data/server.log" >&2
+  return 1
+}
+
 case "${1:-start}" in
   start)
     if [ ! -s "$data/PG_VERSION" ]; then
@@ -58,10 +72,12 @@ full_page_writes = off
 shared_buffers = 256MB
 CONF
     fi
-    if ! as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-      as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null
-    fi
+    start_server
     echo "$url"
+    ;;
+  restart)
+    as_owner "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+    start_server
     ;;
   stop)
     if [ -s "$data/PG_VERSION" ] && as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
@@ -69,5 +85,5 @@ CONF
     fi
     ;;
   url) echo "$url" ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|url" >&2; exit 2 ;;
 esac
