@@ -33,7 +33,7 @@ class DatabaseUnavailableMiddleware:
         if not retry.is_transient(exception):
             return None
         logger.warning("database unavailable for %s: %s", request.path, retry.describe(exception))
-        retry.reset_connection()
+        retry.reset_connection(exception)
         response: HttpResponse
         if "/api/v1/" in request.path:
             response = JsonResponse({"success": False, "error": DatabaseUnavailable.message}, status=503)

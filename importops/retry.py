@@ -128,12 +128,24 @@ def backoff(attempt: int) -> float:
     return random.uniform(0, min(MAX_DELAY, FIRST_DELAY * 2**attempt))  # noqa: S311 - not a secret
 
 
-def reset_connection() -> None:
-    """Drop this thread's connection if a fault left it unusable (a fresh one opens on next use)."""
+#: Faults of one transaction on a healthy connection: the connection is kept.
+SAME_CONNECTION_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014"})
+
+
+def reset_connection(exc: BaseException | None = None) -> None:
+    """Close this thread's connection after a fault (a fresh one opens on next use), unless
+    the fault was one transaction's (a deadlock, a timeout). A connection to a node that
+    turned read-only answers ``SELECT 1`` but must be closed too: the new one finds the primary."""
+    if exc is not None and sqlstate(exc) in SAME_CONNECTION_SQLSTATES:
+        try:
+            connection.close_if_unusable_or_obsolete()
+        except DatabaseError:
+            connection.close()
+        return
     try:
-        connection.close_if_unusable_or_obsolete()
-    except DatabaseError:
         connection.close()
+    except DatabaseError:
+        logger.debug("closing a broken connection failed", exc_info=True)
 
 
 def unit(work: Callable[[], T], *, what: str, deadline: float | None = None) -> T:
@@ -157,7 +169,7 @@ def unit(work: Callable[[], T], *, what: str, deadline: float | None = None) -> 
             now = time.monotonic()
             started = now if started is None else started
             outage.failed(exc, what)
-            reset_connection()
+            reset_connection(exc)
             if now - started >= limit:
                 failed = f"{what}: the database failed for {now - started:.0f} s: {describe(exc)}"
                 raise DatabaseUnavailable(failed) from exc

@@ -29,6 +29,6 @@ def readiness_problem(using: str = DEFAULT_DB_ALIAS) -> str | None:
             _migrated.add(using)
     except DatabaseError as exc:
         logger.warning("health: database unreachable: %s", retry.describe(exc))
-        retry.reset_connection()
+        retry.reset_connection(exc)
         return "database unreachable"
     return None
