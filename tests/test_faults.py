@@ -26,7 +26,7 @@ from django.test import Client
 from importops import retry
 from importops.errors import DatabaseUnavailable
 from importops.models import ImportedIdentity, ImportOperation, ImportRecord
-from importops.services import fileimport, running
+from importops.services import parsing, running
 from tests.conftest import users_payload
 from tests.files import upload_body, users_csv
 
@@ -234,13 +234,13 @@ def test_a_permanent_error_in_a_batch_fails_the_run_at_once(api, settings, monke
 
 @pytest.mark.django_db(transaction=True)
 def test_a_parse_meeting_faults_stages_every_user_once(api, monkeypatch):
-    original = fileimport.file_parse
+    original = parsing.file_parse
 
     def parse(*, operation_id: str, **kwargs: Any) -> None:
         with fault_at_every_new_statement(times=2):
             original(operation_id=operation_id, **kwargs)
 
-    monkeypatch.setattr(fileimport, "file_parse", parse)
+    monkeypatch.setattr(parsing, "file_parse", parse)
     rows = [(f"f{n}", f"f{n}@example.com", f"User {n}") for n in range(4500)]  # three staging chunks
     response = api.post("uploadImportFile", upload_body(users_csv(rows), importer="csv", name="users.csv"))
     assert response.status_code == 200, response.content
