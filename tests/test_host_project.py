@@ -136,7 +136,10 @@ def test_every_view_pins_what_drf_would_read_from_the_host():
         "get_exception_handler",
     ]  # fmt: skip
     for pattern in urlpatterns:
-        view = pattern.callback.view_class
+        view = getattr(pattern.callback, "view_class", None)
+        if view is None or not issubclass(view, DRFView):
+            assert pattern.name in {"health-live", "health-ready"}, pattern  # plain Django views: no DRF at all
+            continue
         for name in pinned:
             owner = next(cls for cls in view.__mro__ if name in cls.__dict__)
             assert owner is not DRFView and owner.__module__.startswith("importops."), (view, name)
