@@ -233,17 +233,20 @@ def test_sessions_terminated_repeatedly_during_a_run(processes):
     operation_id = stage(client, "ft")
     assert client.call("POST", "import.run")[0] == 200
     under_way(operation_id, at_least=50)
-    killed: list[int] = []
+    killed: list[int] = []  # sessions killed per round, in rounds while the run was going
     done = threading.Event()
+    table = ImportOperation._meta.db_table
 
     def terminate() -> None:
         with superuser_connection() as killer:
-            while not done.wait(0.7):
+            while not done.wait(0.3):
+                (status,) = killer.execute(f"SELECT status FROM {table} WHERE id = %s", [operation_id]).fetchone()
                 rows = killer.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
                 ).fetchall()
-                killed.append(len(rows))
+                if rows and status.startswith("importer_importing"):
+                    killed.append(len(rows))
 
     killer = threading.Thread(target=terminate)
     killer.start()
@@ -256,7 +259,7 @@ def test_sessions_terminated_repeatedly_during_a_run(processes):
     finally:
         done.set()
         killer.join()
-    assert sum(killed) >= 5, killed
+    assert len(killed) >= 3, killed  # rounds that killed sessions while the run was going
     assert_exact(operation_id, "ft")
     assert worker.popen.poll() is None, worker.output()
 
