@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -20,7 +21,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from importops import errors
+from importops import errors, retry
 from importops.bulk import InArray
 from importops.conf import importops_settings
 from importops.models import AuthToken, ImportChange, ImportedIdentity, ImportOperation
@@ -72,8 +73,12 @@ def undo_start(*, user: Any, operation_id: str, mode: str = UndoMode.DELETE) -> 
 def undo_run(*, operation_id: str) -> None:
     """The body of the undo task: chunk by chunk until every change is undone, then done."""
     user_adapter: UserAdapter = importops_settings.USER_ADAPTER()
-    while _undo_chunk(operation_id, user_adapter):
+    while retry.unit(partial(_undo_chunk, operation_id, user_adapter), what="an undo chunk"):
         pass
+    retry.unit(partial(_undo_finish, operation_id), what="finishing an undo")
+
+
+def _undo_finish(operation_id: str) -> None:
     with transaction.atomic():
         now = timezone.now()
         finished = ImportOperation.objects.transition(operation_id, source=Status.UNDOING, at=now, status=Status.UNDONE)
