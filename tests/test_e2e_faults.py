@@ -305,10 +305,12 @@ def test_web_server_killed_mid_add_users(processes, tmp_path, admin):
             os.kill(pid, signal.SIGKILL)
         sender.join(timeout=60)
         wait_for(
-            lambda: not watcher.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL "
-                "AND pid <> pg_backend_pid()"
-            ).fetchone(),
+            lambda: (
+                not watcher.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL "
+                    "AND pid <> pg_backend_pid()"
+                ).fetchone()
+            ),
             timeout=60,
             what="the killed request's transaction to end",
         )

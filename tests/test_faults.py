@@ -392,4 +392,3 @@ def test_backoff_is_bounded_and_jittered(monkeypatch):
     delays = [retry.backoff(attempt) for attempt in range(30) for _ in range(20)]
     assert max(delays) <= 5.0 and len(set(delays)) > 100
     assert max(retry.backoff(0) for _ in range(100)) <= 0.1
-
