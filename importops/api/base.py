@@ -7,28 +7,32 @@ settings never change importops' wire contract.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rest_framework import views
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
+from importops import jsonsafe
 from importops.api import ratelimit
 from importops.api.authentication import TokenHeaderAuthentication
 from importops.api.errors import RateLimited, exception_handler
 from importops.api.permissions import RunImport
 from importops.conf import importops_settings
-from importops.errors import PayloadTooLarge
+from importops.errors import LengthRequired, PayloadTooLarge
 
 
-class LimitedJSONParser(JSONParser):
-    """JSON that is never read past the configured limit (DRF ignores DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+class LimitedJSONParser(BaseParser):
+    """JSON read from the raw stream and never past MAX_REQUEST_SIZE. Not a subclass of DRF's
+    JSONParser: DRF reads those through ``request.body``, where Django's smaller
+    DATA_UPLOAD_MAX_MEMORY_SIZE would cut in first with another figure."""
+
+    media_type = "application/json"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         view = (parser_context or {}).get("view")
@@ -39,8 +43,8 @@ class LimitedJSONParser(JSONParser):
         if not raw.strip():
             return {}
         try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            return jsonsafe.loads(raw)
+        except jsonsafe.UnsafeJSON as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
 
 
@@ -84,6 +88,9 @@ class APIView(views.APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # Body size is the first check of all (SPEC section 1), before authentication.
         limit = self.body_limit()
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # WSGI hands Django a chunked body with no length, which it reads as empty.
+            raise LengthRequired()
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from importops.api.ratelimit import Window
 from importops.api.validation import Invalid
-from importops.conf import importops_settings
 from importops.errors import ImportOpsError, PayloadTooLarge
 
 logger = logging.getLogger("importops.api")
@@ -62,7 +62,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
-        exc = PayloadTooLarge(importops_settings.MAX_REQUEST_SIZE)
+        # Only form and multipart fields reach Django's own limit; JSON is read by importops.
+        exc = PayloadTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    elif isinstance(exc, SuspiciousOperation):  # too many form fields or files, a broken multipart body
+        exc = Invalid([f"body: {exc}"])
 
     if isinstance(exc, LoginFailed):
         body = {"status": "error", "success": False, "error": exc.message, "message": exc.message}

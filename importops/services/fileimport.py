@@ -9,12 +9,13 @@ import traceback
 from collections.abc import Callable
 from typing import IO, Any
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from importops import errors
+from importops import errors, jsonsafe
 from importops.conf import importops_settings
 from importops.importers import registry
 from importops.importers.parsed import Parsed
@@ -27,6 +28,7 @@ from importops.services.bulk import InArray
 from importops.states import State, Status
 
 logger = logging.getLogger("importops")
+MAX_NAME_LENGTH = 255  # the columns that keep a file's name and content type
 
 
 def file_importer(key: str) -> registry.Importer:
@@ -61,7 +63,12 @@ def file_upload(
     if not local and size > importops_settings.MAX_UPLOAD_SIZE:
         raise errors.PayloadTooLarge(importops_settings.MAX_UPLOAD_SIZE)
     file_name = posixpath.basename(file_name.replace("\\", "/")) or "upload"
+    for label, value in (("file name", file_name), ("content type", content_type)):
+        problem = jsonsafe.text_problem(value) or (len(value) > MAX_NAME_LENGTH and "is too long")
+        if problem:
+            raise errors.InvalidImportFile(f"The {label} {problem} (at most {MAX_NAME_LENGTH} characters of text).")
     check_upload(content, file_name)
+    stored_name = _storage_name(file_name)
     operation = operations.operation_create(
         user=user,
         importer_key=importer.key,
@@ -70,9 +77,7 @@ def file_upload(
         file_name=file_name,
         content_type=content_type,
     )
-    stored = files.storage().save(
-        f"importops/{operation.pk}/{get_valid_filename(file_name) or 'upload'}", File(content, name=file_name)
-    )
+    stored = files.storage().save(f"importops/{operation.pk}/{stored_name}", File(content, name=file_name))
     with transaction.atomic():
         loaded = ImportOperation.objects.filter(pk=operation.pk, status=Status.UPLOADING, valid=True).update(
             file=stored, status=Status.FILE_LOADED, updated_at=timezone.now()
@@ -83,6 +88,15 @@ def file_upload(
             enqueue_parse(operation_id=operation.pk)
     operation.refresh_from_db()
     return operation
+
+
+def _storage_name(file_name: str) -> str:
+    """A name any storage accepts: safe characters, short (the extension kept)."""
+    try:
+        name = get_valid_filename(file_name)
+    except SuspiciousFileOperation:  # "..", or nothing left
+        name = ""
+    return name[-100:] or "upload"
 
 
 def file_download(*, user: Any, importer_key: str, url: str) -> ImportOperation:

@@ -11,6 +11,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from importops import jsonsafe
 from importops.api import ratelimit
 from importops.api.base import APIView, LimitedJSONParser, ok
 from importops.api.errors import LoginFailed, RateLimited
@@ -64,7 +65,7 @@ class LoginView(APIView):
         pair = f"login:{(identifier or ('', ''))[1].lower()}:{address}"
         self._refuse_if_blocked(pair, address)
         user = None
-        if identifier and isinstance(password, str):
+        if identifier and isinstance(password, str) and not any(map(jsonsafe.text_problem, (identifier[1], password))):
             candidate = _find_user(*identifier)
             if candidate is None:
                 make_password(password)  # as long as a real check: no timing oracle

@@ -66,14 +66,22 @@ class DownloadPublicImportFileView(APIView):
         return ok()
 
 
+MAX_QUERY_DIGITS = 9
+
+
 def _non_negative(request: Request, name: str, problems: list[str]) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
+    given = request.query_params.getlist(name)
+    if not given:
         return None
-    if not raw.isdigit():
-        problems.append(f"{name}: must be a non-negative integer")
-        return None
-    return int(raw)
+    raw = given[-1]
+    if len(given) > 1:
+        problems.append(f"{name}: must be given once")
+    # ASCII digits only: str.isdigit() also accepts "²" and "٣", which int() refuses or reads.
+    elif not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_QUERY_DIGITS:
+        problems.append(f"{name}: must be a non-negative integer of at most {MAX_QUERY_DIGITS} digits")
+    else:
+        return int(raw)
+    return None
 
 
 class GetImportFileDataView(APIView):
