@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from importops.api.base import NotFoundView
+from importops.api.schema import DocsView, SchemaView
 from importops.api.views import auth, files, imports
 
 app_name = "importops"
@@ -32,5 +33,7 @@ urlpatterns = [
     path("api/v1/getImportFileData", files.GetImportFileDataView.as_view(), name="import-file-data"),
     path("api/v1/startImport", files.StartImportView.as_view(), name="start-import"),
     path("api/v1/getImportProgress", files.GetImportProgressView.as_view(), name="import-progress"),
+    path("api/v1/schema", SchemaView.as_view(), name="schema"),
+    path("api/v1/docs", DocsView.as_view(), name="docs"),
     re_path(r"^api/v1/.*$", NotFoundView.as_view(), name="not-found"),
 ]

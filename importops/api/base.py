@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema
 from rest_framework import views
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
@@ -77,6 +78,7 @@ class APIView(views.APIView):
     throttle_classes = [PerUserRateLimit]
     parser_classes = [LimitedJSONParser, AnyTypeJSONParser]
     renderer_classes = [JSONRenderer]
+    schema = AutoSchema()  # drf-spectacular's, whatever the host's DEFAULT_SCHEMA_CLASS
 
     def get_exception_handler(self) -> Any:
         return exception_handler
@@ -124,6 +126,7 @@ class NotFoundView(APIView):
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
     throttle_classes: list[Any] = []
+    schema = None  # not an endpoint
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         self.args, self.kwargs, self.request = args, kwargs, self.initialize_request(request, *args, **kwargs)

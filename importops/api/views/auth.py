@@ -15,6 +15,7 @@ from importops import jsonsafe
 from importops.api import ratelimit
 from importops.api.base import APIView, LimitedJSONParser, ok
 from importops.api.errors import LoginFailed, RateLimited
+from importops.api.schema import LOGIN, STRING, TRUE, endpoint, ref, success
 from importops.api.serializers import me_json
 from importops.conf import importops_settings
 from importops.models import AuthToken
@@ -52,6 +53,7 @@ class LoginView(APIView):
     throttle_classes: list[Any] = []
     parser_classes = [LimitedJSONParser, FormParser, MultiPartParser]
 
+    @LOGIN
     def post(self, request: Request) -> Response:
         data = request.data
         if not hasattr(data, "get"):
@@ -117,6 +119,14 @@ class LoginView(APIView):
 class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @endpoint(
+        "logout",
+        success(
+            status={"type": "string", "enum": ["success"]},
+            data={"type": "object", "properties": {"message": STRING}, "required": ["message"]},
+        ),
+        summary="Revoke the token used",
+    )
     def post(self, request: Request) -> Response:
         request.auth.revoke()
         return Response({"status": "success", "success": True, "data": {"message": "You've been logged out!"}})
@@ -125,5 +135,6 @@ class LogoutView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @endpoint("me", {"allOf": [ref("Me"), {"type": "object", "properties": {"success": TRUE}}]}, summary="The caller")
     def get(self, request: Request) -> Response:
         return ok(me_json(request.user))

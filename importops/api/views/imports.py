@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from importops.api.base import APIView, ok
 from importops.api.permissions import ViewImportOperations
+from importops.api.schema import STATES, endpoint, ref, success
 from importops.api.serializers import operation_json
 from importops.api.validation import Invalid, clean_object
 from importops.importers import registry
@@ -36,6 +37,7 @@ def validate_users(body: Any) -> list[dict[str, Any]]:
 
 
 class NewView(APIView):
+    @endpoint("import.new", success(operation=ref("Operation")), summary="Start a new operation (stops every other)")
     def post(self, request: Request) -> Response:
         operation = operations.operation_create(
             user=request.user, importer_key=registry.API.key, importer_name=registry.API.name
@@ -44,6 +46,11 @@ class NewView(APIView):
 
 
 class StatusView(APIView):
+    @endpoint(
+        "import.status",
+        success(optional=("operation",), state=STATES, operation=ref("Operation")),
+        summary="The state of the latest operation",
+    )
     def get(self, request: Request) -> Response:
         operation = operations.operation_latest()
         if operation is None:
@@ -52,6 +59,18 @@ class StatusView(APIView):
 
 
 class AddUsersView(APIView):
+    @endpoint(
+        "import.addUsers",
+        ref("Success"),
+        summary="Stage users, all or nothing",
+        request={
+            "type": "object",
+            "properties": {"users": {"type": "array", "items": ref("ImportUser")}},
+            "required": ["users"],
+            "additionalProperties": False,
+        },
+        rules=True,
+    )
     def post(self, request: Request) -> Response:
         users = validate_users(self.body(request))
         staging.users_add(user=request.user, users=users)
@@ -59,23 +78,43 @@ class AddUsersView(APIView):
 
 
 class PreviewView(APIView):
+    @endpoint(
+        "import.preview",
+        success(
+            wouldCreate={"type": "integer", "minimum": 0},
+            wouldFail={"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+            samples={
+                "type": "array",
+                "items": {"type": "object", "properties": {"importId": {}, "email": {}, "code": {"type": "string"}}},
+            },
+        ),
+        summary="What a run would do, writing nothing",
+        rules=True,
+    )
     def post(self, request: Request) -> Response:
         return ok(preview.users_preview())
 
 
 class RunView(APIView):
+    @endpoint("import.run", ref("Success"), summary="Queue the run of the staged users", rules=True)
     def post(self, request: Request) -> Response:
         running.run_start(user=request.user)
         return ok()
 
 
 class ClearView(APIView):
+    @endpoint("import.clear", ref("Success"), summary="Stop and invalidate every operation, empty staging")
     def post(self, request: Request) -> Response:
         operations.operations_clear(user=request.user)
         return ok()
 
 
 class CurrentOperationView(APIView):
+    @endpoint(
+        "getCurrentImportOperation",
+        success(optional=("operation",), operation=ref("Operation")),
+        summary="The latest operation (absent when none)",
+    )
     def get(self, request: Request) -> Response:
         operation = operations.operation_latest()
         return ok({"operation": operation_json(operation)} if operation else {})
@@ -84,6 +123,11 @@ class CurrentOperationView(APIView):
 class LatestOperationsView(APIView):
     permission_classes = [ViewImportOperations]
 
+    @endpoint(
+        "getLatestImportOperations",
+        {"type": "array", "maxItems": 20, "items": ref("Operation")},
+        summary="Up to 20 operations, newest change first (view-import-operations)",
+    )
     def get(self, request: Request) -> Response:
         changed = Greatest("updated_at", Coalesce("progressed_at", "updated_at"))
         latest = ImportOperation.objects.with_progress().order_by(changed.desc(), "-ts")[:20]
@@ -91,5 +135,17 @@ class LatestOperationsView(APIView):
 
 
 class ImportersListView(APIView):
+    @endpoint(
+        "importers.list",
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"key": {"type": "string"}, "name": {"type": "string"}},
+                "required": ["key", "name"],
+            },
+        },
+        summary="The file importers",
+    )
     def get(self, request: Request) -> Response:
         return Response([{"key": i.key, "name": i.name} for i in registry.listed()])
