@@ -49,17 +49,31 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "nullable": True}
 
 
-def _error(error: dict[str, Any], error_type: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+def _error(
+    error: dict[str, Any], error_type: dict[str, Any] | None = None, *, typed: bool = True, **extra: Any
+) -> dict[str, Any]:
+    """An error envelope; ``errorType`` is required when given, unless not ``typed``."""
     properties = {"success": FALSE, "error": error, **extra}
     if error_type is not None:
         properties["errorType"] = error_type
     required = ["success", "error", *extra]
-    if error_type is not None and "enum" in error_type:
+    if error_type is not None and typed:
         required.append("errorType")
     return _object(required, **properties)
 
 
 NOT_LOGGED_IN = "You must be logged in to do this."
+ME = {
+    "_id": STRING,
+    "username": _nullable(STRING),
+    "name": STRING,
+    "emails": {
+        "type": "array",
+        "items": _object(["address", "verified"], address=STRING, verified={"type": "boolean"}),
+    },
+    "active": {"type": "boolean"},
+    "roles": STRINGS,
+}
 
 COMPONENTS: dict[str, dict[str, Any]] = {
     "Operation": _object(
@@ -86,18 +100,8 @@ COMPONENTS: dict[str, dict[str, Any]] = {
         contentType=STRING,
         failureReason=STRING,
     ),
-    "Me": _object(
-        ["_id", "username", "name", "emails", "active", "roles"],
-        _id=STRING,
-        username=_nullable(STRING),
-        name=STRING,
-        emails={
-            "type": "array",
-            "items": _object(["address", "verified"], address=STRING, verified={"type": "boolean"}),
-        },
-        active={"type": "boolean"},
-        roles=STRINGS,
-    ),
+    "Me": _object(list(ME), **ME),
+    "MeSuccess": _object([*ME, "success"], **ME, success=TRUE),
     "ImportUser": {
         "type": "object",
         "description": "One user. `null` means absent; unknown keys are dropped; no type coercion.",
@@ -135,6 +139,7 @@ COMPONENTS: dict[str, dict[str, Any]] = {
                 "error-invalid-import-file-url",
             ],
         },
+        typed=False,
     ),
     "NotLoggedIn": _error(
         {"type": "string", "enum": [NOT_LOGGED_IN]},

@@ -15,7 +15,7 @@ from importops import jsonsafe
 from importops.api import ratelimit
 from importops.api.base import APIView, LimitedJSONParser, ok
 from importops.api.errors import LoginFailed, RateLimited
-from importops.api.schema import LOGIN, STRING, TRUE, endpoint, ref, success
+from importops.api.schema import LOGIN, STRING, endpoint, ref, success
 from importops.api.serializers import me_json
 from importops.conf import importops_settings
 from importops.models import AuthToken
@@ -135,6 +135,6 @@ class LogoutView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @endpoint("me", {"allOf": [ref("Me"), {"type": "object", "properties": {"success": TRUE}}]}, summary="The caller")
+    @endpoint("me", ref("MeSuccess"), summary="The caller")
     def get(self, request: Request) -> Response:
         return ok(me_json(request.user))
