@@ -20,7 +20,7 @@ from tests.live import Server, Worker, process_env
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db(transaction=True)]
 
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
-EXAMPLES = os.environ.get("IMPORTOPS_FUZZ_EXAMPLES", "50")
+EXAMPLES = os.environ.get("IMPORTOPS_FUZZ_EXAMPLES", "100")
 SEED = os.environ.get("IMPORTOPS_FUZZ_SEED", "20261129")
 
 
