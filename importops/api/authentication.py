@@ -29,7 +29,7 @@ class TokenHeaderAuthentication(BaseAuthentication):
         same_user = token is not None and hmac.compare_digest(
             str(token.user_id).encode(), user_id.encode("utf-8", "replace")
         )
-        if token is None or not same_user or not token.user.is_active:
+        if token is None or not same_user or not token.user.is_active or token.password_changed():
             raise AuthenticationFailed()
         token.touch()
         return token.user, token

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 
@@ -16,6 +17,11 @@ from importops.conf import importops_settings
 def token_digest(raw: str) -> str:
     """base64(sha256(token)): how Rocket.Chat stores login tokens."""
     return base64.b64encode(hashlib.sha256(raw.encode()).digest()).decode()
+
+
+def password_stamp(user: models.Model) -> str:
+    """Changes whenever the user's password does: Django's session hash (an HMAC of it)."""
+    return user.get_session_auth_hash()  # type: ignore[attr-defined, no-any-return]
 
 
 class TokenKind(models.TextChoices):
@@ -39,6 +45,7 @@ class AuthTokenManager(models.Manager.from_queryset(AuthTokenQuerySet)):  # type
         token = self.create(
             digest=token_digest(raw),
             user=user,
+            password_stamp=password_stamp(user),
             kind=kind,
             name=name,
             created_at=now,
@@ -58,6 +65,8 @@ class AuthToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The password it was issued under: a token dies when its user's password changes.
+    password_stamp = models.CharField(max_length=128, blank=True, editable=False)
 
     objects = AuthTokenManager()
 
@@ -79,6 +88,14 @@ class AuthToken(models.Model):
         if self.last_used_at is None or now - self.last_used_at >= interval:
             AuthToken.objects.filter(pk=self.pk).update(last_used_at=now)
             self.last_used_at = now
+
+    def password_changed(self) -> bool:
+        """True, and the token revoked for good, once its user's password is not the one it
+        was issued under (changing the password back does not revive it)."""
+        if hmac.compare_digest(self.password_stamp, password_stamp(self.user)):
+            return False
+        self.revoke()
+        return True
 
     def revoke(self) -> None:
         if self.revoked_at is None:

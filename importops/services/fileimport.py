@@ -154,6 +154,7 @@ def file_parse(*, operation_id: str, on_progress: Callable[[int], None] | None =
         if not ImportRecord.objects.filter(operation_id=operation_id, data_type=DataType.USER).exists():
             raise errors.FileParseError(f"{operation.file_name}: no users found in the file.")
         _advance(operation_id, Status.PREPARING_MESSAGES, Status.USER_SELECTION, count_messages=messages)
+        _file_forget(operation_id)  # its content is staged: the stored file goes now
     except staging.StagingStopped:
         logger.info("parse of %s stopped: the operation was replaced or aborted", operation_id)
     except errors.FileParseError as exc:
@@ -189,9 +190,16 @@ def _stage_channels(operation_id: str, channels: list[dict[str, Any]]) -> None:
 
 
 def _discard(operation_id: str) -> None:
-    """A refused file leaves nothing staged."""
+    """A refused file leaves nothing staged, and is not kept."""
     ImportRecord.objects.filter(operation_id=operation_id).delete()
     ImportOperation.objects.filter(pk=operation_id).update(count_total=0, count_users=0, count_channels=0)
+    _file_forget(operation_id)
+
+
+def _file_forget(operation_id: str) -> None:
+    with transaction.atomic():
+        files.operation_files_delete(operation_ids=[operation_id])
+        ImportOperation.objects.filter(pk=operation_id).update(file="")
 
 
 # -- reading and starting -------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.utils import timezone
 from importops import errors
 from importops.api.validation import Invalid, boolean, clean_object, number, obj, one_of, string, strings
 from importops.conf import importops_settings
+from importops.folding import fold
 from importops.models import ImportOperation, ImportRecord
 from importops.models.record import DataType
 from importops.services.audit import CHANGE, audit
@@ -92,8 +93,8 @@ def record_for(operation_id: str, user: dict[str, Any], default_roles: list[str]
         data_type=DataType.USER,
         data=data,
         secret=secret or None,
-        email=_first(data.get("emails")).lower()[:254],
-        username=(data.get("username") or "").strip().lower()[:255],
+        email=fold(_first(data.get("emails")))[:254],
+        username=fold((data.get("username") or "").strip())[:255],
         import_id=_first(data.get("importIds")).lower()[:255],
     )
 

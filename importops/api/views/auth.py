@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.hashers import make_password
+from django.db.models import Q
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -18,6 +21,7 @@ from importops.api.errors import LoginFailed, RateLimited
 from importops.api.schema import LOGIN, STRING, endpoint, ref, success
 from importops.api.serializers import me_json
 from importops.conf import importops_settings
+from importops.folding import Fold, fold, normalize_identity
 from importops.models import AuthToken
 from importops.models.token import TokenKind, token_digest
 
@@ -42,9 +46,21 @@ def _find_user(kind: str, value: str) -> Any:
     model = get_user_model()
     manager = model._default_manager
     if kind == "email":
-        matches = list(manager.filter(**{f"{model.get_email_field_name()}__iexact": value})[:2])
+        folded = manager.annotate(_key=Fold(model.get_email_field_name())).filter(_key=fold(value))
+        matches = list(folded[:2])
         return matches[0] if len(matches) == 1 else None
     return manager.filter(**{model.USERNAME_FIELD: value}).first()
+
+
+def _account_counter(value: str) -> str:
+    """The failed-login counter of the account ``value`` names: every identifier of one
+    account (username, email, any case) shares it, whatever the address."""
+    model = get_user_model()
+    fields = sorted({model.USERNAME_FIELD, model.get_email_field_name()})
+    keys = {f"_{name}": Fold(name) for name in fields}
+    match = reduce(operator.or_, (Q(**{key: fold(value)}) for key in keys))
+    found = list(model._default_manager.annotate(**keys).filter(match).values_list("pk", flat=True)[:2])
+    return f"login-account:{found[0]}" if value and len(found) == 1 else f"login-name:{fold(value)}"
 
 
 class LoginView(APIView):
@@ -64,20 +80,26 @@ class LoginView(APIView):
         identifier = _identifier(data)
         password = data.get("password")
         address = ratelimit.client_address(request)
-        pair = f"login:{(identifier or ('', ''))[1].lower()}:{address}"
-        self._refuse_if_blocked(pair, address)
+        usable = (
+            identifier is not None
+            and isinstance(password, str)
+            and not any(map(jsonsafe.text_problem, (identifier[1], password)))
+        )
+        kind, value = (identifier[0], normalize_identity(identifier[1])) if usable else ("", "")  # type: ignore[index]
+        account = _account_counter(value)
+        self._refuse_if_blocked(account, address)
         user = None
-        if identifier and isinstance(password, str) and not any(map(jsonsafe.text_problem, (identifier[1], password))):
-            candidate = _find_user(*identifier)
+        if usable:
+            candidate = _find_user(kind, value)
             if candidate is None:
                 make_password(password)  # as long as a real check: no timing oracle
             else:
                 credentials = {get_user_model().USERNAME_FIELD: candidate.get_username(), "password": password}
                 user = authenticate(request._request, **credentials)
         if user is None or not user.is_active:
-            self._count_failure(pair, address)
+            self._count_failure(account, address)
             raise LoginFailed()
-        ratelimit.reset(pair)
+        ratelimit.reset(account)
         _, raw = AuthToken.objects.issue(user=user, kind=TokenKind.LOGIN, name="login")
         return self._success(user, raw)
 
@@ -86,7 +108,7 @@ class LoginView(APIView):
         pair = f"login:resume:{address}"
         self._refuse_if_blocked(pair, address)
         token = AuthToken.objects.live().select_related("user").filter(digest=token_digest(raw)).first()
-        if token is None or not token.user.is_active:
+        if token is None or not token.user.is_active or token.password_changed():
             self._count_failure(pair, address)
             raise LoginFailed()
         token.touch()
