@@ -324,6 +324,7 @@ class SchemaView(SpectacularAPIView):
     custom_settings = SETTINGS
     urlconf = "importops.urls"
     serve_public = True
+    schema = None  # a page about the API, not part of it
 
 
 class DocsView(SpectacularSwaggerView):
@@ -333,6 +334,7 @@ class DocsView(SpectacularSwaggerView):
     permission_classes = [AllowAny]
     url_name = "importops:schema"
     title = "importops API"
+    schema = None
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with patched_settings(SETTINGS):
