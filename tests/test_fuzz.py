@@ -63,7 +63,7 @@ def fuzz(server: Server, user, tmp_path: Path) -> str:
 
 def test_fuzzer_finds_no_server_error_and_no_undocumented_answer(runner, plain, tmp_path):
     worker = Worker(tmp_path, "fuzz")
-    server = Server(tmp_path, IMPORTOPS_TASK_BACKEND="worker")
+    server = Server(tmp_path, demo=True, IMPORTOPS_TASK_BACKEND="worker")  # as scripts/run.sh serves
     try:
         fuzz(server, grant(runner, "view_importoperation"), tmp_path)
         fuzz(server, plain, tmp_path)
