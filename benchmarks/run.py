@@ -127,6 +127,7 @@ def importops_run(
     from importops.models import ImportOperation
     from importops.services import operations, running, staging
     from importops.states import Status
+    from importops.tasks import enqueue
 
     fresh_database()
     operation = operations.operation_create(user=None, importer_key="api", importer_name="api")
@@ -144,7 +145,7 @@ def importops_run(
         time.sleep(0.05)
 
     started = time.perf_counter()
-    running.run_start(user=None)
+    enqueue(running.run_start(user=None))
     while True:
         current = ImportOperation.objects.with_progress().get(pk=operation.pk)
         if current.status not in (Status.IMPORTING_STARTED, Status.IMPORTING_USERS):

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
+from importops.compat import DummyBackend, ImmediateBackend, task_backends
 from importops.conf import importops_settings
 
 
@@ -14,7 +15,6 @@ from importops.conf import importops_settings
 def check_task_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Imports must run in a worker: the Immediate backend would run them inside the web
     request, the Dummy backend never."""
-    from importops.compat import DummyBackend, ImmediateBackend, task_backends
 
     alias = importops_settings.TASK_BACKEND
     try:

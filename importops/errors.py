@@ -1,6 +1,14 @@
-"""One exception hierarchy. API-facing errors carry their HTTP status and the SPEC message."""
+"""Every error importops raises on purpose, and the per-user error codes.
+
+An ``ImportOpsError`` knows its HTTP answer (``status_code``, ``body()``, ``headers()``), so the
+API's exception handler has one branch for all of them; commands and the admin show ``message``.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
 
 
 class ImportOpsError(Exception):
@@ -16,6 +24,90 @@ class ImportOpsError(Exception):
         if error_type is not None:
             self.error_type = error_type
         super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body of the API's answer."""
+        if self.error_type:
+            return {"success": False, "errorType": self.error_type, "error": self.message}
+        return {"success": False, "error": self.message}
+
+    def headers(self) -> dict[str, str]:
+        """Extra headers of the API's answer."""
+        return {}
+
+
+class UserError(models.TextChoices):
+    """Why one user of a run was not imported: the ``message`` of its error entry."""
+
+    MISSING_EMAIL_AND_USERNAME = "importer-user-missing-email-and-username"
+    INVALID_EMAIL = "importer-user-invalid-email"
+    INVALID_USERNAME = "importer-user-invalid-username"
+    EMAIL_IN_USE = "importer-user-email-in-use"
+    USERNAME_IN_USE = "importer-user-username-in-use"
+    ALREADY_IMPORTED = "importer-user-already-imported"
+    DUPLICATE = "importer-user-duplicate"
+    INVALID_PASSWORD_HASH = "importer-user-invalid-password-hash"  # noqa: S105 (an error code)
+
+
+class Invalid(ImportOpsError):
+    """A request body (or a user read from a file) failed validation; ``problems`` are
+    ``"path: problem"`` strings."""
+
+    error_type = "error-invalid-params"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class NotLoggedIn(ImportOpsError):
+    """No credentials, or credentials that do not authenticate."""
+
+    status_code = 401
+    message = "You must be logged in to do this."
+
+    def body(self) -> dict[str, Any]:
+        return {"success": False, "status": "error", "message": self.message, "error": self.message}
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "X-Auth-Token"}
+
+
+class LoginFailed(ImportOpsError):
+    """Any login failure: one answer for all (no user enumeration)."""
+
+    status_code = 401
+    message = "Unauthorized"
+
+    def body(self) -> dict[str, Any]:
+        return {"status": "error", "success": False, "error": self.message, "message": self.message}
+
+
+class Unauthorized(ImportOpsError):
+    """Authenticated, but without the permission the endpoint needs."""
+
+    status_code = 403
+    message = "User does not have the permissions required for this action [error-unauthorized]"
+
+
+class RateLimited(ImportOpsError):
+    """Too many requests."""
+
+    status_code = 429
+
+    def __init__(self, *, retry_after: int, headers: dict[str, str]) -> None:
+        self.rate_headers = headers
+        super().__init__(
+            "Error, too many requests. Please slow down. You must wait "
+            f"{retry_after} seconds before trying this endpoint again. [error-too-many-requests]"
+        )
+
+    def headers(self) -> dict[str, str]:
+        return self.rate_headers
+
+
+class InvitationsUnavailable(ImportOpsError):
+    """The project has no password-reset confirmation page to link to."""
 
 
 class OperationNotInitialized(ImportOpsError):

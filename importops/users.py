@@ -24,8 +24,10 @@ from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
 
+from importops.bulk import InArray, insert_rows
+from importops.errors import UserError
 from importops.folding import Fold, fold, normalize_identity
-from importops.services.bulk import InArray, insert_rows
+from importops.validation import first_non_blank, non_blank
 
 BCRYPT_HASH = re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")
 NOT_USERNAME_CHARS = re.compile(r"[^\w.@+-]")
@@ -33,19 +35,10 @@ REDACTED = "[redacted]"
 #: Staged keys the user row itself records (importIds are the identity's own column).
 MAPPED_KEYS = frozenset({"emails", "importIds", "username", "name", "deleted", "roles"})
 
-MISSING_EMAIL_AND_USERNAME = "importer-user-missing-email-and-username"
-INVALID_EMAIL = "importer-user-invalid-email"
-INVALID_USERNAME = "importer-user-invalid-username"
-EMAIL_IN_USE = "importer-user-email-in-use"
-USERNAME_IN_USE = "importer-user-username-in-use"
-ALREADY_IMPORTED = "importer-user-already-imported"
-DUPLICATE = "importer-user-duplicate"
-INVALID_PASSWORD_HASH = "importer-user-invalid-password-hash"  # noqa: S105 (an error code)
 
-
-def error_entry(code: str, field_name: str | None = None, value: str | None = None) -> dict[str, Any]:
+def error_entry(code: UserError, field_name: str | None = None, value: str | None = None) -> dict[str, Any]:
     """The error entry a failed record keeps (SPEC section 6)."""
-    return {"message": code, "field": field_name, "value": value}
+    return {"message": code.value, "field": field_name, "value": value}
 
 
 @dataclass
@@ -62,6 +55,11 @@ class StagedUser:
     password: str | None = None
     bcrypt: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def import_id(self) -> str:
+        """The first importId, or ""."""
+        return self.import_ids[0] if self.import_ids else ""
 
     @property
     def import_keys(self) -> list[str]:
@@ -118,19 +116,17 @@ class UserAdapter:
 
     def read(self, record_id: int, data: dict[str, Any], secret: dict[str, Any] | None) -> StagedUser:
         """Turn a staged record's data into a StagedUser."""
+        secret = secret or {}
         # NFKC first, as Django's normalize_username: the account gets the normalized name,
         # and every check compares normalized names.
-        emails = [normalize_identity(e).strip() for e in data.get("emails") or [] if isinstance(e, str) and e.strip()]
-        import_ids = [i.strip() for i in data.get("importIds") or [] if isinstance(i, str) and i.strip()]
-        secret = secret or {}
         return StagedUser(
             record_id=record_id,
-            email=emails[0] if emails else "",
+            email=normalize_identity(first_non_blank(data.get("emails"))).strip(),
             username=normalize_identity(data.get("username") or "").strip(),
             name=(data.get("name") or "").strip(),
             active=not data.get("deleted", False),
             roles=list(data.get("roles") or []),
-            import_ids=import_ids,
+            import_ids=non_blank(data.get("importIds")),
             password=secret.get("password"),
             bcrypt=secret.get("bcrypt"),
             data=data,
@@ -139,18 +135,18 @@ class UserAdapter:
     def check(self, user: StagedUser) -> dict[str, Any] | None:
         """Checks that need no database: the first error entry, or None."""
         if not user.email and not user.username:
-            return error_entry(MISSING_EMAIL_AND_USERNAME)
+            return error_entry(UserError.MISSING_EMAIL_AND_USERNAME)
         if user.email:
             if not self.email_is_valid(user.email):
-                return error_entry(INVALID_EMAIL, "emails", user.email)
+                return error_entry(UserError.INVALID_EMAIL, "emails", user.email)
         elif self.username_field is None:
-            return error_entry(INVALID_EMAIL, "emails", "")
+            return error_entry(UserError.INVALID_EMAIL, "emails", "")
         if user.username and self.username_field and not self.username_is_valid(user.username):
-            return error_entry(INVALID_USERNAME, "username", user.username)
+            return error_entry(UserError.INVALID_USERNAME, "username", user.username)
         if not user.username and self.needs_username and not self.derive_usernames(user.email):
-            return error_entry(INVALID_USERNAME, "username", "")
+            return error_entry(UserError.INVALID_USERNAME, "username", "")
         if user.bcrypt is not None and not BCRYPT_HASH.match(user.bcrypt):
-            return error_entry(INVALID_PASSWORD_HASH, "services.password.bcrypt", REDACTED)
+            return error_entry(UserError.INVALID_PASSWORD_HASH, "services.password.bcrypt", REDACTED)
         return None
 
     def email_is_valid(self, email: str) -> bool:

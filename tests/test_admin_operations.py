@@ -125,3 +125,18 @@ def test_api_user_without_staff_cannot_open_the_admin(runner):
     client.force_login(runner)
     assert client.get(reverse("admin:importops_importoperation_changelist")).status_code == 302
     assert Api(runner).post("import.new").status_code == 200
+
+
+@pytest.mark.urls("tests.second_admin_urls")
+def test_a_second_admin_site_links_to_its_own_pages(staff_client, admin):
+    operation = make_operation(user=admin)
+    response = staff_client.get(f"/ops/importops/importoperation/{operation.pk}/change/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"/ops/importops/importoperation/{operation.pk}/abort/" in page
+    assert f"/ops/importops/importoperation/{operation.pk}/progress/" in page
+    assert "/ops/importops/importrecord/?operation__id__exact=" in page
+    assert f"/admin/importops/importoperation/{operation.pk}/abort/" not in page
+    response = staff_client.post(f"/ops/importops/importoperation/{operation.pk}/abort/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/ops/importops/importoperation/{operation.pk}/change/"

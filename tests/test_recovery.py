@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from importops.models import ImportedIdentity, ImportLane, ImportOperation, ImportRecord
 from importops.services import recovery
+from importops.tasks import recover
 from tests.conftest import users_payload
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +38,7 @@ def dead_run(api, django_capture_on_commit_callbacks, settings):
 
 def test_sweep_resumes_a_dead_run_to_the_end(dead_run, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        assert recovery.sweep() == [dead_run.pk]
+        assert recover() == [dead_run.pk]
     operation = ImportOperation.objects.with_progress().get(pk=dead_run.pk)
     assert (operation.status, operation.resumes, operation.completed, operation.failed) == ("importer_done", 1, 12, 0)
     assert ImportRecord.objects.count() == 0
@@ -57,7 +58,7 @@ def test_sweep_leaves_live_and_recent_runs_alone(dead_run, django_capture_on_com
 def test_bounded_resumes_then_failure_with_a_reason(dead_run, settings):
     settings.IMPORTOPS = {**settings.IMPORTOPS, "MAX_RESUMES": 2}
     ImportOperation.objects.filter(pk=dead_run.pk).update(resumes=2)
-    assert recovery.sweep() == [dead_run.pk]
+    assert [work.operation.pk for work in recovery.sweep()] == [dead_run.pk]
     operation = ImportOperation.objects.get(pk=dead_run.pk)
     assert operation.status == "importer_import_failed" and operation.state == "error"
     assert "stopped 3 times without finishing" in operation.failure_reason

@@ -13,10 +13,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
 
 from importops.admin import permissions, start
 from importops.admin.progress import error_breakdown, progress
+from importops.errors import InvitationsUnavailable
 from importops.models import ImportOperation
 from importops.services import invitations, operations
 from importops.states import STOPPABLE, State, Status, statuses_in
@@ -33,7 +35,7 @@ BADGE_CLASSES = {
 
 
 class StateFilter(admin.SimpleListFilter):
-    title = "state"
+    title = _("state")
     parameter_name = "state"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -139,7 +141,7 @@ class ImportOperationAdmin(GuardedModelAdmin):
 
     # -- list columns --------------------------------------------------------------------
 
-    @admin.display(description="state", ordering="status")
+    @admin.display(description=_("state"), ordering="status")
     def state_badge(self, obj: ImportOperation) -> str:
         state = obj.state
         return format_html(
@@ -149,7 +151,7 @@ class ImportOperationAdmin(GuardedModelAdmin):
             obj.status.removeprefix("importer_"),
         )
 
-    @admin.display(description="progress")
+    @admin.display(description=_("progress"))
     def progress_bar(self, obj: ImportOperation) -> str:
         completed, failed = obj.progress()
         total = obj.count_total
@@ -162,12 +164,12 @@ class ImportOperationAdmin(GuardedModelAdmin):
             percent,
         )
 
-    @admin.display(description="created · failed · total")
+    @admin.display(description=_("created · failed · total"))
     def counts(self, obj: ImportOperation) -> str:
         completed, failed = obj.progress()
         return f"{completed:,} · {failed:,} · {obj.count_total:,}"
 
-    @admin.display(description="duration")
+    @admin.display(description=_("duration"))
     def run_duration(self, obj: ImportOperation) -> str:
         seconds = obj.duration()
         if seconds is None:
@@ -184,14 +186,15 @@ class ImportOperationAdmin(GuardedModelAdmin):
         context = dict(extra_context or {})
         if operation is not None:
             info = self.opts.app_label, self.opts.model_name
+            site = self.admin_site.name
             context.update(
                 progress=progress(operation),
-                progress_url=reverse(f"admin:{info[0]}_{info[1]}_progress", args=[operation.pk]),
-                abort_url=reverse(f"admin:{info[0]}_{info[1]}_abort", args=[operation.pk]),
+                progress_url=reverse(f"admin:{info[0]}_{info[1]}_progress", args=[operation.pk], current_app=site),
+                abort_url=reverse(f"admin:{info[0]}_{info[1]}_abort", args=[operation.pk], current_app=site),
                 can_abort=self.has_abort_permission(request, operation) and operation.status in STOPPABLE,
                 can_manage_permissions=self.has_change_permission(request),
                 breakdown=error_breakdown(operation),
-                records_url=reverse(f"admin:{info[0]}_importrecord_changelist")
+                records_url=reverse(f"admin:{info[0]}_importrecord_changelist", current_app=site)
                 + f"?operation__id__exact={operation.pk}",
             )
         return super().change_view(request, object_id, form_url, extra_context=context)
@@ -244,12 +247,14 @@ class ImportOperationAdmin(GuardedModelAdmin):
             raise PermissionDenied
         if request.method == "POST":
             self._abort(request, [operation])
-            return HttpResponseRedirect(reverse("admin:importops_importoperation_change", args=[operation.pk]))
+            return HttpResponseRedirect(
+                reverse("admin:importops_importoperation_change", args=[operation.pk], current_app=self.admin_site.name)
+            )
         if request.method != "GET":
             return HttpResponseNotAllowed(["GET", "POST"])
         return self._confirmation(request, [operation])
 
-    @admin.action(description="Abort selected import operations")
+    @admin.action(description=_("Abort selected import operations"))
     def abort_selected(self, request: HttpRequest, queryset: QuerySet[ImportOperation]) -> HttpResponse | None:
         chosen = list(queryset)
         if any(not self.has_abort_permission(request, operation) for operation in chosen):
@@ -259,7 +264,7 @@ class ImportOperationAdmin(GuardedModelAdmin):
             return None
         return self._confirmation(request, chosen)
 
-    @admin.action(description="Send invitations (password-reset email) to their imported users without a password")
+    @admin.action(description=_("Send invitations (password-reset email) to their imported users without a password"))
     def invite_selected(self, request: HttpRequest, queryset: QuerySet[ImportOperation]) -> None:
         chosen = list(queryset)
         if any(not self.has_abort_permission(request, operation) for operation in chosen):
@@ -271,7 +276,7 @@ class ImportOperationAdmin(GuardedModelAdmin):
                 )
                 for operation in chosen
             )
-        except invitations.InvitationsUnavailable as exc:
+        except InvitationsUnavailable as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
         self.message_user(request, f"Sent {sent} invitation(s).", messages.SUCCESS)
@@ -279,7 +284,7 @@ class ImportOperationAdmin(GuardedModelAdmin):
     def _confirmation(self, request: HttpRequest, chosen: list[ImportOperation]) -> HttpResponse:
         context = {
             **self.admin_site.each_context(request),
-            "title": "Abort import operations?" if len(chosen) > 1 else "Abort import operation?",
+            "title": _("Abort import operations?") if len(chosen) > 1 else _("Abort import operation?"),
             "opts": self.opts,
             "operations": chosen,
             "stoppable": [op for op in chosen if op.status in STOPPABLE],

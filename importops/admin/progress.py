@@ -7,9 +7,9 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
-from importops.api.timestamps import timestamp
 from importops.models import ImportFailure, ImportOperation
 from importops.states import FINISHED
+from importops.timestamps import timestamp
 
 SAMPLES_PER_CODE = 3
 

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from importops.admin.paging import CAP, CappedPaginator
 from importops.admin.permissions import ABORT, VIEW, can, sees_any_operation, visible_operations
@@ -20,7 +21,7 @@ MAX_SHOWN = 10_000  # characters of a record's data rendered on its page
 
 
 class HasErrorsFilter(admin.SimpleListFilter):
-    title = "has errors"
+    title = _("has errors")
     parameter_name = "failed"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -35,7 +36,7 @@ class HasErrorsFilter(admin.SimpleListFilter):
 class OperationFilter(admin.SimpleListFilter):
     """The operations the viewer may see (a filter on the indexed operation column)."""
 
-    title = "operation"
+    title = _("operation")
     parameter_name = "operation__id__exact"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -106,22 +107,22 @@ class ImportRecordAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="errors")
+    @admin.display(description=_("errors"))
     def error_codes(self, obj: ImportRecord) -> str:
         return ", ".join(entry.get("message", "") for entry in obj.errors or []) or "—"
 
-    @admin.display(description="data")
+    @admin.display(description=_("data"))
     def shown_data(self, obj: ImportRecord) -> str:
         text = json.dumps(obj.data, indent=2, ensure_ascii=False, sort_keys=True)
         if len(text) > MAX_SHOWN:  # a staged record may hold megabytes of customFields
             text = f"{text[:MAX_SHOWN]}\n… ({len(text) - MAX_SHOWN} more characters not shown)"
         return format_html("<pre>{}</pre>", text)
 
-    @admin.display(description="errors")
+    @admin.display(description=_("errors"))
     def shown_errors(self, obj: ImportRecord) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.errors, indent=2, ensure_ascii=False))
 
-    @admin.display(description="password")
+    @admin.display(description=_("password"))
     def password_kind(self, obj: ImportRecord) -> str:
         """Whether a secret was given — never the secret itself."""
         secret = ImportRecord.objects.filter(pk=obj.pk).values_list("secret", flat=True).first()

@@ -12,23 +12,27 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from importops.errors import ImportOpsError
 from importops.importers import registry
 from importops.models import ImportOperation, ImportRecord
 from importops.models.record import DataType
-from importops.services import fileimport
+from importops.services import intake, selection
 from importops.services.judge import STAGED_ROW_FIELDS, judge
 from importops.services.preview import operation_preview
 from importops.services.running import adapter
 from importops.states import State, Status
+from importops.tasks import enqueue
 
 SHOWN_USERS = 500
 
 
 class StartImportForm(forms.Form):
-    importer = forms.ChoiceField(help_text="The file's format.")
-    file = forms.FileField(help_text="A Rocket.Chat CSV ZIP or users.csv, a Slack member list (CSV), or a .jsonl file.")
+    importer = forms.ChoiceField(help_text=_("The file's format."))
+    file = forms.FileField(
+        help_text=_("A Rocket.Chat CSV ZIP or users.csv, a Slack member list (CSV), or a .jsonl file.")
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -51,18 +55,25 @@ def start_view(model_admin: Any, request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            operation = fileimport.file_upload(
+            work = intake.file_upload(
                 user=request.user,
                 importer_key=form.cleaned_data["importer"],
                 file_name=upload.name,
                 content_type=upload.content_type or "",
                 content=upload,
             )
+            enqueue(work)
         except ImportOpsError as exc:
             form.add_error("file", exc.message)
         else:
-            return HttpResponseRedirect(reverse("admin:importops_importoperation_review", args=[operation.pk]))
-    context = _context(model_admin, request, "Start an import", form=form)
+            return HttpResponseRedirect(
+                reverse(
+                    "admin:importops_importoperation_review",
+                    args=[work.operation.pk],
+                    current_app=model_admin.admin_site.name,
+                )
+            )
+    context = _context(model_admin, request, _("Start an import"), form=form)
     return TemplateResponse(request, "admin/importops/importoperation/start.html", context)
 
 
@@ -73,14 +84,22 @@ def review_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
         shown = request.POST.getlist("shown")
         ticked = set(request.POST.getlist("selected"))
         try:
-            fileimport.import_start(
-                user=request.user, select_all=True, deselected=[k for k in shown if k not in ticked]
+            enqueue(
+                selection.import_start(
+                    user=request.user, select_all=True, deselected=[k for k in shown if k not in ticked]
+                )
             )
         except ImportOpsError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "The import has started.")
-            return HttpResponseRedirect(reverse("admin:importops_importoperation_change", args=[operation.pk]))
+            messages.success(request, _("The import has started."))
+            return HttpResponseRedirect(
+                reverse(
+                    "admin:importops_importoperation_change",
+                    args=[operation.pk],
+                    current_app=model_admin.admin_site.name,
+                )
+            )
     ready = operation.valid and operation.status == Status.USER_SELECTION
     context = _context(
         model_admin,
@@ -107,7 +126,7 @@ def _first_users(operation: ImportOperation) -> list[dict[str, Any]]:
     skipped = dict(ImportRecord.objects.filter(pk__in=[r.pk for r in rows]).values_list("pk", "skipped"))
     return [
         {
-            "import_id": (v.user.import_ids or [""])[0],
+            "import_id": v.user.import_id,
             "email": v.user.email,
             "username": v.user.username or v.username or "",
             "name": v.user.name,

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from importops.models import AuthToken
 from importops.models.token import TokenKind
@@ -21,7 +22,7 @@ from importops.services.audit import ADDITION, CHANGE, audit
 
 
 class LiveFilter(admin.SimpleListFilter):
-    title = "live"
+    title = _("live")
     parameter_name = "live"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -37,7 +38,7 @@ class LiveFilter(admin.SimpleListFilter):
 
 class MintTokenForm(forms.Form):
     user = forms.ModelChoiceField(queryset=get_user_model()._default_manager.filter(is_active=True))
-    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'nightly import script'.")
+    name = forms.CharField(max_length=100, help_text=_("What the token is for, e.g. 'nightly import script'."))
 
 
 @admin.register(AuthToken)
@@ -59,11 +60,11 @@ class AuthTokenAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None and super().has_change_permission(request)
 
-    @admin.display(boolean=True, description="live")
+    @admin.display(boolean=True, description=_("live"))
     def is_live(self, obj: AuthToken) -> bool:
         return obj.is_live
 
-    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    @admin.action(description=_("Revoke selected tokens"), permissions=["change"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[AuthToken]) -> None:
         count = 0
         for token in queryset.filter(revoked_at__isnull=True):
@@ -92,7 +93,7 @@ class AuthTokenAdmin(admin.ModelAdmin):
             form = None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Create an API token",
+            "title": _("Create an API token"),
             "opts": self.opts,
             "form": form,
             "raw_token": raw,

@@ -22,10 +22,10 @@ from rest_framework.throttling import BaseThrottle
 from importops import jsonsafe
 from importops.api import ratelimit
 from importops.api.authentication import TokenHeaderAuthentication
-from importops.api.errors import RateLimited, exception_handler
+from importops.api.errors import exception_handler
 from importops.api.permissions import RunImport
 from importops.conf import importops_settings
-from importops.errors import LengthRequired, PayloadTooLarge
+from importops.errors import LengthRequired, PayloadTooLarge, RateLimited
 
 
 class LimitedJSONParser(BaseParser):
@@ -67,7 +67,7 @@ class PerUserRateLimit(BaseThrottle):
             f"user:{user.pk}", limit=importops_settings.RATE_LIMIT, window=importops_settings.RATE_LIMIT_WINDOW
         )
         if window.exceeded:
-            raise RateLimited(window)
+            raise RateLimited(retry_after=window.retry_after, headers=window.headers())
         request._importops_rate_window = window  # type: ignore[attr-defined]
         return True
 

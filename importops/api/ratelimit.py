@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from django.core.cache import caches
 
-from importops.api.timestamps import epoch_ms
 from importops.conf import importops_settings
+from importops.timestamps import epoch_ms
 
 
 @dataclass(frozen=True)

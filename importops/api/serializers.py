@@ -1,11 +1,13 @@
-"""JSON shapes of SPEC sections 2 and 4."""
+"""JSON shapes of the API's bodies (SPEC sections 2 and 4, and the file importers)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from importops.api.timestamps import timestamp
 from importops.models import ImportOperation
+from importops.services.selection import FileUsers
+from importops.timestamps import timestamp
+from importops.validation import first_non_blank
 
 
 def operation_json(operation: ImportOperation) -> dict[str, Any]:
@@ -36,6 +38,49 @@ def operation_json(operation: ImportOperation) -> dict[str, Any]:
     if operation.failure_reason:
         body["failureReason"] = operation.failure_reason
     return body
+
+
+def file_users_json(page: FileUsers | None) -> dict[str, Any]:
+    """The getImportFileData body: ``{"waiting": true}`` while the file is being parsed."""
+    if page is None:
+        return {"waiting": True}
+    operation = page.operation
+    body: dict[str, Any] = {
+        "name": operation.file_name or operation.type,
+        "users": [
+            {
+                "user_id": first_non_blank(data.get("importIds")),
+                "username": data.get("username", ""),
+                "email": first_non_blank(data.get("emails")),
+                "is_deleted": bool(data.get("deleted", False)),
+                "is_bot": data.get("type") == "bot",
+                "do_import": not skipped,
+                "is_email_taken": first_non_blank(data.get("emails")).lower() in page.taken_emails,
+            }
+            for data, skipped in page.users
+        ],
+        "channels": [
+            {"channel_id": c["name"], "name": c["name"], "is_private": c.get("private", False), "do_import": False}
+            for c in page.channels
+        ],
+        "message_count": operation.count_messages,
+    }
+    if page.total is not None:
+        body["total"] = page.total
+    if page.truncated:
+        body["truncated"] = True
+    return body
+
+
+def progress_json(operation: ImportOperation) -> dict[str, Any]:
+    """The getImportProgress body."""
+    completed, failed = operation.progress()
+    return {
+        "key": operation.importer_key,
+        "name": operation.type,
+        "step": operation.status,
+        "count": {"total": operation.count_total, "completed": completed, "error": failed},
+    }
 
 
 def me_json(user: Any) -> dict[str, Any]:

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from importops import jsonsafe
-from importops.errors import FileParseError
+from importops.errors import FileParseError, Invalid
 from importops.importers.parsed import Parsed
 from importops.importers.sources import Source, text_lines
+from importops.validation import validate_user
 
 
 def _member(source: Source) -> str:
@@ -21,9 +22,6 @@ def _member(source: Source) -> str:
 
 
 def users(source: Source) -> Iterator[dict[str, Any]]:
-    from importops.api.validation import Invalid
-    from importops.services.staging import validate_user
-
     member = _member(source)
     with source.open(member) as stream:
         for line, text in text_lines(stream, member):

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from importops.importers import jsonl, rocketchat_csv, slack_users
+
 
 @dataclass(frozen=True)
 class Importer:
@@ -41,7 +43,6 @@ def listed() -> Iterator[Importer]:
 
 
 def _register_builtins() -> None:
-    from importops.importers import jsonl, rocketchat_csv, slack_users
 
     register(API)
     register(Importer(key="csv", name="CSV", parser=rocketchat_csv.parse, extensions=(".zip", ".csv")))

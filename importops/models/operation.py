@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Max, Q, Sum
+from django.db.models import Case, Max, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from importops.states import IMPORTING, State, Status, state_for
+from importops.errors import ImportOpsError
+from importops.states import IMPORTING, LOADING, State, Status, state_for
 
 
 def new_object_id() -> str:
@@ -33,8 +36,52 @@ class ImportOperationQuerySet(models.QuerySet["ImportOperation"]):
             progressed_at=Max("lanes__updated_at"),
         )
 
-    def latest_operation(self) -> ImportOperation | None:
+    def current(self) -> ImportOperation | None:
+        """The latest operation (greatest ``ts``), valid or not, with its progress."""
         return self.with_progress().latest_first().first()
+
+    def latest_or_raise(
+        self, error: type[ImportOpsError], *, valid: bool = True, for_update: bool = False
+    ) -> ImportOperation:
+        """The latest operation; ``error`` when there is none (or, with ``valid``, it is not
+        valid). ``for_update`` locks its row until the transaction ends."""
+        operations = self.select_for_update() if for_update else self
+        operation = operations.latest_first().first()
+        if operation is None or (valid and not operation.valid):
+            raise error()
+        return operation
+
+    def transition(
+        self,
+        operation_id: str,
+        *,
+        source: str | Collection[str] | None = None,
+        at: datetime | None = None,
+        **changes: Any,
+    ) -> bool:
+        """Apply ``changes`` to the operation if it still matches this queryset (and is in a
+        ``source`` status, when given), in one conditional UPDATE: of two racing callers, one
+        wins. ``updated_at`` is always set (to ``at``, or now). True if the row changed."""
+        target = self.filter(pk=operation_id)
+        if isinstance(source, str):
+            target = target.filter(status=source)
+        elif source is not None:
+            target = target.filter(status__in=list(source))
+        return bool(target.update(updated_at=at or timezone.now(), **changes))
+
+    def invalidate_all(self) -> list[str]:
+        """Invalidate every valid or running operation; running ones end canceled. Returns their ids."""
+        now = timezone.now()
+        running = LOADING | IMPORTING
+        affected = self.filter(Q(valid=True) | Q(status__in=running))
+        operation_ids = list(affected.values_list("pk", flat=True))
+        affected.update(
+            valid=False,
+            status=Case(When(status__in=running, then=Value(Status.CANCELLED)), default="status"),
+            finished_at=Case(When(status__in=running, then=Value(now)), default="finished_at"),
+            updated_at=now,
+        )
+        return operation_ids
 
 
 class ImportOperation(models.Model):

@@ -16,10 +16,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
+from importops.bulk import InArray, insert_rows
 from importops.conf import importops_settings
 from importops.models import ImportedIdentity, ImportFailure, ImportLane, ImportOperation, ImportRecord
 from importops.models.record import DataType
-from importops.services.bulk import InArray, insert_rows
 from importops.services.judge import STAGED_ROW_FIELDS, StagedRow, Verdict, judge
 from importops.services.locks import operation_share_lock
 from importops.signals import users_imported
@@ -195,7 +195,7 @@ def _record_failures(operation_id: str, failed: list[Verdict]) -> None:
         [
             ImportFailure(
                 operation_id=operation_id,
-                import_id=(v.user.import_ids or [""])[0][:255],
+                import_id=v.user.import_id[:255],
                 email=v.user.email[:254],
                 username=v.user.username[:255],
                 code=v.error["message"],

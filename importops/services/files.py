@@ -8,6 +8,7 @@ from django.core.files.storage import storages
 from django.db import transaction
 
 from importops.conf import importops_settings
+from importops.models import ImportOperation
 
 
 def storage():  # type: ignore[no-untyped-def]
@@ -16,7 +17,6 @@ def storage():  # type: ignore[no-untyped-def]
 
 def operation_files_delete(*, operation_ids: Iterable[str]) -> None:
     """Delete the files of these operations once the current transaction commits."""
-    from importops.models import ImportOperation
 
     names = list(
         ImportOperation.objects.filter(pk__in=list(operation_ids)).exclude(file="").values_list("file", flat=True)

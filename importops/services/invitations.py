@@ -13,16 +13,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from importops.errors import ImportOpsError
+from importops.errors import InvitationsUnavailable
 from importops.models import ImportedIdentity, ImportOperation
 from importops.services.audit import CHANGE, audit
 
 SUBJECT_TEMPLATE = "importops/invitation_subject.txt"
 EMAIL_TEMPLATE = "importops/invitation_email.txt"
-
-
-class InvitationsUnavailable(ImportOpsError):
-    """The project has no password-reset confirmation page to link to."""
 
 
 def invitees(operation: ImportOperation) -> Any:

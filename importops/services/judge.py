@@ -18,18 +18,11 @@ from typing import Any, Protocol
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from importops.bulk import InArray
+from importops.errors import UserError
 from importops.models import ImportedIdentity, ImportRecord
 from importops.models.record import DataType
-from importops.services.bulk import InArray
-from importops.users import (
-    ALREADY_IMPORTED,
-    DUPLICATE,
-    EMAIL_IN_USE,
-    USERNAME_IN_USE,
-    StagedUser,
-    UserAdapter,
-    error_entry,
-)
+from importops.users import StagedUser, UserAdapter, error_entry
 
 Key = tuple[str, str]
 KEY_FIELDS = {"e": "emails", "u": "username", "i": "importIds"}
@@ -135,7 +128,7 @@ def judge(
                 and name.lower() not in state.claimed_usernames
             ]
             if not free:
-                verdict.error = error_entry(USERNAME_IN_USE, "username", derived[user.record_id][0])
+                verdict.error = error_entry(UserError.USERNAME_IN_USE, "username", derived[user.record_id][0])
                 continue
             verdict.username = free[0]
         if verdict.username:
@@ -201,7 +194,7 @@ def _staged_usernames(operation_id: str, names: set[str]) -> set[str]:
 def _duplicate(pk: int, keys: list[Key], first_seen: dict[Key, int]) -> dict[str, Any] | None:
     for kind, value in keys:
         if first_seen.get((kind, value), pk) < pk:
-            return error_entry(DUPLICATE, KEY_FIELDS[kind], value)
+            return error_entry(UserError.DUPLICATE, KEY_FIELDS[kind], value)
     return None
 
 
@@ -216,13 +209,13 @@ def _taken(
 ) -> dict[str, Any] | None:
     for kind, value in keys:
         if kind == "i" and value in identities:
-            code = DUPLICATE if identities[value] == operation_id else ALREADY_IMPORTED
+            code = UserError.DUPLICATE if identities[value] == operation_id else UserError.ALREADY_IMPORTED
             original = next((i for i in user.import_ids if i.lower() == value), value)
             return error_entry(code, "importIds", original)
     if user.email and user.email.lower() in taken_emails:
-        code = DUPLICATE if taken_emails[user.email.lower()] in ours else EMAIL_IN_USE
+        code = UserError.DUPLICATE if taken_emails[user.email.lower()] in ours else UserError.EMAIL_IN_USE
         return error_entry(code, "emails", user.email)
     if user.username and user.username.lower() in taken_usernames:
-        code = DUPLICATE if taken_usernames[user.username.lower()] in ours else USERNAME_IN_USE
+        code = UserError.DUPLICATE if taken_usernames[user.username.lower()] in ours else UserError.USERNAME_IN_USE
         return error_entry(code, "username", user.username)
     return None

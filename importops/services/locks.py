@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.db import connection
 
+from importops.models import ImportOperation
+
 # An arbitrary, fixed 64-bit key for pg_advisory_xact_lock: "importops" in ASCII.
 CREATION_LOCK_KEY = 0x696D706F72746F70
 
@@ -24,7 +26,6 @@ def creation_lock() -> None:
 
 def operation_share_lock(operation_id: str) -> tuple[str, bool] | None:
     """Lock the operation row shared and return its (status, valid), or None if it is gone."""
-    from importops.models import ImportOperation
 
     table = connection.ops.quote_name(ImportOperation._meta.db_table)
     suffix = " FOR SHARE" if connection.vendor == "postgresql" else ""

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, Max, Q, Value, When
+from django.db.models import Max
 from django.utils import timezone
 
 from importops.models import ImportOperation, ImportRecord
@@ -15,14 +15,9 @@ from importops.services import files
 from importops.services.audit import ADDITION, CHANGE, audit
 from importops.services.locks import creation_lock
 from importops.services.permissions import grant_creator_permissions
-from importops.states import IMPORTING, LOADING, STOPPABLE, Status
+from importops.states import STOPPABLE, Status
 
 logger = logging.getLogger("importops")
-
-
-def operation_latest() -> ImportOperation | None:
-    """The latest operation (greatest ``ts``), valid or not, with its progress."""
-    return ImportOperation.objects.latest_operation()
 
 
 def operation_create(
@@ -37,7 +32,8 @@ def operation_create(
     """Stop and invalidate every operation, empty the staging area, create the new valid one."""
     with transaction.atomic():
         creation_lock()
-        now = _invalidate_all()
+        _invalidate_all()
+        now = timezone.now()
         # ts is taken under the lock and strictly increases, so the valid one is the latest.
         last = ImportOperation.objects.aggregate(last=Max("ts"))["last"]
         ts = max(now, last + timedelta(microseconds=1)) if last else now
@@ -77,8 +73,8 @@ def operation_abort(*, operation: ImportOperation, user: Any) -> bool:
     """
     with transaction.atomic():
         now = timezone.now()
-        stopped = ImportOperation.objects.filter(pk=operation.pk, status__in=STOPPABLE).update(
-            status=Status.CANCELLED, finished_at=now, updated_at=now
+        stopped = ImportOperation.objects.transition(
+            operation.pk, source=STOPPABLE, at=now, status=Status.CANCELLED, finished_at=now
         )
         if stopped:
             audit(user=user, obj=operation, action=CHANGE, message="Aborted")
@@ -89,18 +85,8 @@ def operation_abort(*, operation: ImportOperation, user: Any) -> bool:
     return bool(stopped)
 
 
-def _invalidate_all() -> Any:
+def _invalidate_all() -> None:
     """Invalidate every valid or running operation (running ones end canceled) and empty staging."""
-    now = timezone.now()
-    running = LOADING | IMPORTING
-    affected = ImportOperation.objects.filter(Q(valid=True) | Q(status__in=running))
-    operation_ids = list(affected.values_list("pk", flat=True))
-    affected.update(
-        valid=False,
-        status=Case(When(status__in=running, then=Value(Status.CANCELLED)), default="status"),
-        finished_at=Case(When(status__in=running, then=Value(now)), default="finished_at"),
-        updated_at=now,
-    )
+    operation_ids = ImportOperation.objects.invalidate_all()
     ImportRecord.objects.all()._raw_delete(ImportRecord.objects.db)
     files.operation_files_delete(operation_ids=operation_ids)
-    return now

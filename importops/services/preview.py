@@ -16,9 +16,7 @@ MAX_SAMPLES = 20
 
 
 def users_preview() -> dict[str, Any]:
-    operation = ImportOperation.objects.latest_first().first()
-    if operation is None or not operation.valid:
-        raise errors.OperationNotInitialized()
+    operation = ImportOperation.objects.latest_or_raise(errors.OperationNotInitialized)
     return operation_preview(operation=operation)
 
 
@@ -41,5 +39,5 @@ def operation_preview(*, operation: ImportOperation) -> dict[str, Any]:
             failures[code] += 1
             if len(samples) < MAX_SAMPLES:
                 user = verdict.user
-                samples.append({"importId": (user.import_ids or [""])[0], "email": user.email, "code": code})
+                samples.append({"importId": user.import_id, "email": user.email, "code": code})
     return {"wouldCreate": would_create, "wouldFail": dict(failures), "samples": samples}

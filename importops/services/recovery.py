@@ -1,8 +1,9 @@
 """Crash recovery (DESIGN: "Recovery").
 
 A run whose every lease has expired (its workers died or were killed) is resumed: drain
-tasks are queued again and take over the expired lanes, starting with the records those
-lanes had claimed. After ``MAX_RESUMES`` resumes the run fails with a reason instead.
+tasks take over the expired lanes, starting with the records those lanes had claimed.
+``sweep`` decides and returns that work; ``importops.tasks.recover`` queues it. After
+``MAX_RESUMES`` resumes the run fails with a reason instead.
 
 ``sweep`` runs at the start of every drain task, at start and periodically in
 ``manage.py importops_worker``, and as ``manage.py importops_recover`` (for cron). It never
@@ -20,15 +21,16 @@ from django.utils import timezone
 
 from importops.conf import importops_settings
 from importops.models import ImportLane, ImportOperation, ImportRecord
+from importops.services import running
+from importops.services.work import Work
 from importops.states import LOADING, Status
 
 logger = logging.getLogger("importops")
 
 
-def sweep() -> list[str]:
-    """Resume (or fail) every run that no live worker holds. Returns the ids acted on."""
-    from importops.services import running
-
+def sweep() -> list[Work]:
+    """Resume (or fail) every run that no live worker holds. Returns the operations acted on,
+    with the tasks that resume them (none for those it failed)."""
     now = timezone.now()
     stale_before = now - timedelta(seconds=importops_settings.LEASE_SECONDS)
     acted = []
@@ -42,49 +44,48 @@ def sweep() -> list[str]:
         if not unfinished:
             running.run_finish_if_complete(operation_id=operation.pk)
             continue
-        if _resume(operation, len(unfinished), now):
-            acted.append(operation.pk)
+        if work := _resume(operation, len(unfinished), now):
+            acted.append(work)
     for operation in ImportOperation.objects.filter(valid=True, status__in=LOADING, updated_at__lt=stale_before):
-        if _reparse(operation, now):
-            acted.append(operation.pk)
+        if work := _reparse(operation, now):
+            acted.append(work)
     return acted
 
 
-def _reparse(operation: ImportOperation, now: datetime) -> bool:
-    """A file whose parse died: parse it again from the start (bounded), or fail."""
-    from importops.services import fileimport, running
+def _failed(operation: ImportOperation, reason: str) -> Work | None:
+    return Work(operation) if running.run_fail(operation_id=operation.pk, reason=reason) else None
 
+
+def _reparse(operation: ImportOperation, now: datetime) -> Work | None:
+    """A file whose parse died: parse it again from the start (bounded), or fail."""
     if operation.status in (Status.UPLOADING, Status.DOWNLOADING_FILE) or not operation.file:
-        return running.run_fail(operation_id=operation.pk, reason="The upload did not complete. Upload the file again.")
+        return _failed(operation, "The upload did not complete. Upload the file again.")
     if operation.resumes >= importops_settings.MAX_RESUMES:
-        return running.run_fail(
-            operation_id=operation.pk,
-            reason=f"Parsing the file stopped {operation.resumes + 1} times without finishing: the worker died or "
+        return _failed(
+            operation,
+            f"Parsing the file stopped {operation.resumes + 1} times without finishing: the worker died or "
             "was killed. Check the worker's logs and memory limits, then upload the file again.",
         )
     with transaction.atomic():
-        restarted = ImportOperation.objects.filter(
-            pk=operation.pk, valid=True, status=operation.status, resumes=operation.resumes
-        ).update(
+        restarted = ImportOperation.objects.filter(valid=True, resumes=operation.resumes).transition(
+            operation.pk,
+            source=operation.status,
+            at=now,
             status=Status.FILE_LOADED,
             resumes=F("resumes") + 1,
-            updated_at=now,
             count_total=0,
             count_users=0,
             count_channels=0,
             count_messages=0,
         )
         if not restarted:
-            return False
+            return None
         ImportRecord.objects.filter(operation=operation).delete()
-        fileimport.enqueue_parse(operation_id=operation.pk)
     logger.warning("parsing again id=%s (resume %s)", operation.pk, operation.resumes + 1)
-    return True
+    return Work(operation, parse=True)
 
 
-def _resume(operation: ImportOperation, lanes: int, now: datetime) -> bool:
-    from importops.services import running
-
+def _resume(operation: ImportOperation, lanes: int, now: datetime) -> Work | None:
     limit = importops_settings.MAX_RESUMES
     if operation.resumes >= limit:
         reason = (
@@ -93,15 +94,14 @@ def _resume(operation: ImportOperation, lanes: int, now: datetime) -> bool:
             "Check the worker's logs and memory limits, then start a new import; users created so far "
             "are kept and will be reported as already imported."
         )
-        return running.run_fail(operation_id=operation.pk, reason=reason)
+        return _failed(operation, reason)
     with transaction.atomic():
         resumed = (
             ImportOperation.objects.importing()
-            .filter(pk=operation.pk, resumes=operation.resumes)
-            .update(resumes=F("resumes") + 1, updated_at=now)
+            .filter(resumes=operation.resumes)
+            .transition(operation.pk, at=now, resumes=F("resumes") + 1)
         )
         if not resumed:
-            return False  # another sweep got there first
-        running.enqueue_drains(operation_id=operation.pk, count=lanes)
+            return None  # another sweep got there first
     logger.warning("resumed run id=%s (resume %s of %s)", operation.pk, operation.resumes + 1, limit)
-    return True
+    return Work(operation, drains=lanes)

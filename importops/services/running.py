@@ -1,7 +1,7 @@
 """Running an import: start, drain lane by lane, finish or fail (DESIGN: "Background work").
 
-A run has ``PARALLELISM`` lanes (see ``ImportLane``). ``run_start`` queues one drain task per
-lane. A drain task works up to DRAIN_THREADS lanes at once; a lane is taken when free or
+A run has ``PARALLELISM`` lanes (see ``ImportLane``). ``run_start`` asks for one drain task
+per lane. A drain task works up to DRAIN_THREADS lanes at once; a lane is taken when free or
 when its holder's lease expired, and processed batch by batch (``importops.services.batches``)
 with batch sizes adapted to time. The last lane to finish marks the operation done.
 """
@@ -23,9 +23,10 @@ from importops import errors
 from importops.conf import importops_settings
 from importops.importers import registry
 from importops.models import ImportLane, ImportOperation, ImportRecord
-from importops.services import batches, recovery
+from importops.services import batches
 from importops.services.audit import CHANGE, audit
 from importops.services.batches import lease
+from importops.services.work import Work
 from importops.states import IMPORTING, LOADING, Status
 from importops.users import UserAdapter
 
@@ -46,19 +47,18 @@ def adapter() -> UserAdapter:
 # -- starting -------------------------------------------------------------------------
 
 
-def run_start(*, user: Any) -> ImportOperation:
-    """``import.run``: move the latest valid operation from ready to importing and queue it."""
+def run_start(*, user: Any) -> Work:
+    """``import.run``: move the latest valid operation from ready to importing; its drain
+    tasks are the work returned."""
     with transaction.atomic():
-        operation = ImportOperation.objects.latest_first().first()
-        if operation is None or not operation.valid:
-            raise errors.OperationNotFound()
+        operation = ImportOperation.objects.latest_or_raise(errors.OperationNotFound)
         if operation.status != Status.USER_SELECTION:
             raise errors.InvalidOperationStatus()
         if registry.get(operation.importer_key) is None:
             raise errors.ImporterNotDefined()
         now = timezone.now()
-        started = ImportOperation.objects.filter(pk=operation.pk, valid=True, status=Status.USER_SELECTION).update(
-            status=Status.IMPORTING_STARTED, started_at=now, updated_at=now
+        started = ImportOperation.objects.filter(valid=True).transition(
+            operation.pk, source=Status.USER_SELECTION, at=now, status=Status.IMPORTING_STARTED, started_at=now
         )
         if not started:  # a concurrent import.run won
             raise errors.InvalidOperationStatus()
@@ -67,21 +67,8 @@ def run_start(*, user: Any) -> ImportOperation:
             [ImportLane(operation=operation, number=n, updated_at=now) for n in range(lanes)]
         )
         audit(user=user, obj=operation, action=CHANGE, message="Started the import")
-        enqueue_drains(operation_id=operation.pk, count=lanes)
     logger.info("run started id=%s lanes=%s", operation.pk, lanes)
-    return operation
-
-
-def enqueue_drains(*, operation_id: str, count: int) -> None:
-    """Queue ``count`` drain tasks once the current transaction commits."""
-    from importops.tasks import drain_import
-
-    def enqueue() -> None:
-        task = drain_import.using(backend=importops_settings.TASK_BACKEND, queue_name=importops_settings.TASK_QUEUE)
-        for _ in range(count):
-            task.enqueue(operation_id)
-
-    transaction.on_commit(enqueue)
+    return Work(operation, drains=lanes)
 
 
 # -- draining -------------------------------------------------------------------------
@@ -93,7 +80,6 @@ def drain(*, operation_id: str) -> None:
     Up to DRAIN_THREADS lanes are worked at once, one per thread: while one thread waits
     for the database, another prepares its batch. (SQLite has one writer at a time: one.)
     """
-    recovery.sweep()
     failures: list[BaseException] = []
 
     def work(own_connection: bool) -> None:
@@ -128,9 +114,7 @@ def _drain_lanes(operation_id: str) -> None:
     holder = uuid.uuid4().hex
     while (lane := _lane_take(operation_id, holder)) is not None:
         logger.info("took lane %s of run %s", lane.number, operation_id)
-        ImportOperation.objects.filter(pk=operation_id, status=Status.IMPORTING_STARTED).update(
-            status=Status.IMPORTING_USERS, updated_at=timezone.now()
-        )
+        ImportOperation.objects.transition(operation_id, source=Status.IMPORTING_STARTED, status=Status.IMPORTING_USERS)
         if not _lane_drain(lane, holder):
             return
 
@@ -199,11 +183,7 @@ def run_finish_if_complete(*, operation_id: str) -> bool:
         if ImportLane.objects.filter(operation_id=operation_id, finished=False).exists():
             return False
         now = timezone.now()
-        done = (
-            ImportOperation.objects.importing()
-            .filter(pk=operation_id)
-            .update(status=Status.DONE, finished_at=now, updated_at=now)
-        )
+        done = ImportOperation.objects.importing().transition(operation_id, at=now, status=Status.DONE, finished_at=now)
         if done:
             # Users left unselected were never processed: their secrets go now.
             ImportRecord.objects.filter(operation_id=operation_id, secret__isnull=False).update(secret=None)
@@ -216,12 +196,14 @@ def run_fail(*, operation_id: str, reason: str, details: str = "") -> bool:
     """End a loading or importing operation in ``importer_import_failed`` with its reason."""
     now = timezone.now()
     with transaction.atomic():
-        failed = ImportOperation.objects.filter(pk=operation_id, status__in=IMPORTING | LOADING).update(
+        failed = ImportOperation.objects.transition(
+            operation_id,
+            source=IMPORTING | LOADING,
+            at=now,
             status=Status.FAILED,
             failure_reason=reason[:2000],
             failure_traceback=details,
             finished_at=now,
-            updated_at=now,
         )
         if failed:  # a failed run's records stay for the error report, their secrets do not
             ImportRecord.objects.filter(operation_id=operation_id, secret__isnull=False).update(secret=None)

@@ -7,16 +7,15 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from importops import errors
-from importops.api.validation import Invalid, boolean, clean_object, number, obj, one_of, string, strings
 from importops.conf import importops_settings
 from importops.folding import fold
 from importops.models import ImportOperation, ImportRecord
 from importops.models.record import DataType
 from importops.services.audit import CHANGE, audit
 from importops.states import State, Status
+from importops.validation import first_non_blank
 
 #: Per-user keys kept in a record's data; secrets (password, services) never go there.
 DATA_KEYS = frozenset(
@@ -37,43 +36,9 @@ DATA_KEYS = frozenset(
 )
 STAGE_BATCH = 2000
 
-#: The per-user fields of import.addUsers (and of the jsonl importer), strictly typed.
-USER_FIELDS = {
-    "emails": strings,
-    "importIds": strings,
-    "username": string,
-    "name": string,
-    "utcOffset": number,
-    "avatarUrl": string,
-    "deleted": boolean,
-    "statusText": string,
-    "roles": strings,
-    "type": one_of("user", "bot"),
-    "bio": string,
-    "password": string,
-    "customFields": obj,
-    "services": obj,
-}
-
-
-def validate_user(value: Any, *, path: str = "") -> dict[str, Any]:
-    """One user, strictly: unknown keys dropped, ``null`` means absent. Raises Invalid."""
-    problems: list[str] = []
-    user = clean_object(value, USER_FIELDS, path=path, unknown="drop", problems=problems)
-    if problems:
-        raise Invalid(problems)
-    return user
-
 
 def has_required_data(user: dict[str, Any]) -> bool:
-    return bool(_first(user.get("emails")) and _first(user.get("importIds")))
-
-
-def _first(values: Any) -> str:
-    for value in values or []:
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
+    return bool(first_non_blank(user.get("emails")) and first_non_blank(user.get("importIds")))
 
 
 def record_for(operation_id: str, user: dict[str, Any], default_roles: list[str]) -> ImportRecord:
@@ -93,9 +58,9 @@ def record_for(operation_id: str, user: dict[str, Any], default_roles: list[str]
         data_type=DataType.USER,
         data=data,
         secret=secret or None,
-        email=fold(_first(data.get("emails")))[:254],
+        email=fold(first_non_blank(data.get("emails")))[:254],
         username=fold((data.get("username") or "").strip())[:255],
-        import_id=_first(data.get("importIds")).lower()[:255],
+        import_id=first_non_blank(data.get("importIds")).lower()[:255],
     )
 
 
@@ -138,13 +103,12 @@ def _stage_chunk(
     operation_id: str, users: list[dict[str, Any]], default_roles: list[str], statuses: Iterable[str] | None
 ) -> int:
     with transaction.atomic():
-        target = ImportOperation.objects.filter(pk=operation_id)
-        if statuses is not None:
-            target = target.filter(valid=True, status__in=list(statuses))
-        grown = target.update(
+        target = ImportOperation.objects.all() if statuses is None else ImportOperation.objects.filter(valid=True)
+        grown = target.transition(
+            operation_id,
+            source=None if statuses is None else list(statuses),
             count_total=F("count_total") + len(users),
             count_users=F("count_users") + len(users),
-            updated_at=timezone.now(),
         )
         if statuses is not None and not grown:
             raise StagingStopped(operation_id)
@@ -160,20 +124,19 @@ def users_add(*, user: Any, users: list[dict[str, Any]]) -> None:
     """``import.addUsers``: the rules of SPEC section 5, in order; all-or-nothing."""
     if not users:
         return
-    operation = ImportOperation.objects.latest_first().first()
+    operation = ImportOperation.objects.latest_or_raise(errors.OperationNotInitialized)
     _check_can_receive(operation)
     if not all(has_required_data(u) for u in users):
         raise errors.MissingRequiredData()
     allowed = importable_roles()
     if any(role not in allowed for u in users for role in u.get("roles") or []):
         raise errors.InvalidRoles()
-    assert operation is not None
     with transaction.atomic():
         # Conditional on the state, and it locks the row: a concurrent import.new or
         # import.run waits for this call, and this call fails if one of them won.
-        accepted = ImportOperation.objects.filter(
-            pk=operation.pk, valid=True, status__in=[Status.NEW, Status.USER_SELECTION]
-        ).update(status=Status.USER_SELECTION, updated_at=timezone.now())
+        accepted = ImportOperation.objects.filter(valid=True).transition(
+            operation.pk, source=[Status.NEW, Status.USER_SELECTION], status=Status.USER_SELECTION
+        )
         if not accepted:
             _check_can_receive(ImportOperation.objects.filter(pk=operation.pk).first())
             raise errors.OperationNotInitialized()

@@ -11,6 +11,7 @@ from guardian.shortcuts import assign_perm
 
 from importops.models import ImportOperation
 from importops.services import running, staging
+from importops.tasks import enqueue
 from tests.browser.conftest import ConsoleErrors
 from tests.conftest import HAS_USERNAME, create_user
 from tests.live import Server, Worker, wait_for
@@ -66,7 +67,7 @@ def test_operator_watches_progress_and_aborts(operator, settings, tmp_path, page
     errors = ConsoleErrors()
     errors.watch(page)
     try:
-        running.run_start(user=operator)
+        enqueue(running.run_start(user=operator))
         wait_for(lambda: created("live") > 0, timeout=60, what="the worker to start importing")
 
         login(page, server.url, operator)

@@ -17,10 +17,10 @@ from rest_framework.response import Response
 from importops import jsonsafe
 from importops.api import ratelimit
 from importops.api.base import APIView, LimitedJSONParser, ok
-from importops.api.errors import LoginFailed, RateLimited
 from importops.api.schema import LOGIN, STRING, endpoint, ref, success
 from importops.api.serializers import me_json
 from importops.conf import importops_settings
+from importops.errors import LoginFailed, RateLimited
 from importops.folding import Fold, fold, normalize_identity
 from importops.models import AuthToken
 from importops.models.token import TokenKind, token_digest
@@ -122,7 +122,7 @@ class LoginView(APIView):
         ):
             window = ratelimit.peek(name, limit=limit)
             if window.count >= limit:
-                raise RateLimited(window)
+                raise RateLimited(retry_after=window.retry_after, headers=window.headers())
 
     @staticmethod
     def _count_failure(pair: str, address: str) -> None:

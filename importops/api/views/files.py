@@ -14,11 +14,13 @@ from rest_framework.response import Response
 
 from importops.api.base import APIView, LimitedJSONParser, ok
 from importops.api.schema import INTEGER, STRING, endpoint, ref, success
-from importops.api.validation import Invalid, boolean, clean_object, string, strings, validate
+from importops.api.serializers import file_users_json, progress_json
 from importops.conf import importops_settings
-from importops.errors import FileOperationNotFound
+from importops.errors import FileOperationNotFound, Invalid
 from importops.models import ImportOperation
-from importops.services import fileimport
+from importops.services import intake, selection
+from importops.tasks import enqueue
+from importops.validation import string, validate, validate_selection
 
 UPLOAD_FIELDS = {"binaryContent": string, "contentType": string, "fileName": string, "importerKey": string}
 
@@ -76,13 +78,15 @@ class UploadImportFileView(APIView):
             data = body["binaryContent"]
             if ";base64," in data[:200]:  # a data: URL, as browsers produce
                 data = data.split(";base64,", 1)[1]
-            fileimport.file_importer(key)  # an unknown importer is refused before decoding
+            intake.file_importer(key)  # an unknown importer is refused before decoding
             try:
                 content = io.BytesIO(base64.b64decode(data, validate=True))
             except (binascii.Error, ValueError) as exc:
                 raise Invalid([f"binaryContent: not valid base64 ({exc})"]) from exc
-        fileimport.file_upload(
-            user=request.user, importer_key=key, file_name=name, content_type=content_type, content=content
+        enqueue(
+            intake.file_upload(
+                user=request.user, importer_key=key, file_name=name, content_type=content_type, content=content
+            )
         )
         return ok()
 
@@ -103,7 +107,7 @@ class DownloadPublicImportFileView(APIView):
         body = validate(
             self.body(request), {"fileUrl": string, "importerKey": string}, required=("fileUrl", "importerKey")
         )
-        fileimport.file_download(user=request.user, importer_key=body["importerKey"], url=body["fileUrl"])
+        enqueue(intake.file_download(user=request.user, importer_key=body["importerKey"], url=body["fileUrl"]))
         return ok()
 
 
@@ -165,42 +169,7 @@ class GetImportFileDataView(APIView):
         count = _non_negative(request, "count", problems)
         if problems:
             raise Invalid(problems)
-        return ok(fileimport.file_data(offset=offset, count=count))
-
-
-def _selection(body: Any) -> tuple[bool, list[str]]:
-    """(import all?, selected importIds) from the 7.0 or the pre-7.0 startImport body."""
-    problems: list[str] = []
-    outer = clean_object(
-        body,
-        {"input": lambda v: None if isinstance(v, dict) else "must be an object"},
-        required=("input",),
-        problems=problems,
-    )
-    given = outer.get("input", {})
-    users = given.get("users") if isinstance(given, dict) else None
-    if isinstance(users, dict):
-        chosen = clean_object(users, {"all": boolean, "list": strings}, path="input.users", problems=problems)
-        if problems:
-            raise Invalid(problems)
-        return bool(chosen.get("all", False)), list(chosen.get("list", []))
-    if isinstance(users, list):
-        selected = []
-        for index, user in enumerate(users):
-            row = clean_object(
-                user,
-                {"user_id": string, "do_import": boolean},
-                path=f"input.users[{index}]",
-                required=("user_id",),
-                unknown="drop",
-                problems=problems,
-            )
-            if row.get("do_import", True) and "user_id" in row:
-                selected.append(row["user_id"])
-        if problems:
-            raise Invalid(problems)
-        return False, selected
-    raise Invalid(problems or ["input.users: must be an object ({all, list}) or an array of users"])
+        return ok(file_users_json(selection.file_users(offset=offset, count=count)))
 
 
 class StartImportView(APIView):
@@ -243,8 +212,8 @@ class StartImportView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        select_all, selected = _selection(self.body(request))
-        fileimport.import_start(user=request.user, select_all=select_all, selected=selected)
+        select_all, selected = validate_selection(self.body(request))
+        enqueue(selection.import_start(user=request.user, select_all=select_all, selected=selected))
         return ok()
 
 
@@ -265,7 +234,5 @@ class GetImportProgressView(APIView):
         rules=True,
     )
     def get(self, request: Request) -> Response:
-        operation = ImportOperation.objects.latest_operation()
-        if operation is None:
-            raise FileOperationNotFound()
-        return ok(fileimport.progress(operation=operation))
+        operation = ImportOperation.objects.with_progress().latest_or_raise(FileOperationNotFound, valid=False)
+        return ok(progress_json(operation))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models.functions import Coalesce, Greatest
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,28 +10,12 @@ from importops.api.base import APIView, ok
 from importops.api.permissions import ViewImportOperations
 from importops.api.schema import STATES, endpoint, ref, success
 from importops.api.serializers import operation_json
-from importops.api.validation import Invalid, clean_object
 from importops.importers import registry
 from importops.models import ImportOperation
 from importops.services import operations, preview, running, staging
 from importops.states import State
-
-
-def validate_users(body: Any) -> list[dict[str, Any]]:
-    """``{"users": [...]}`` strictly; unknown per-user keys dropped, any other top-level key refused."""
-    problems: list[str] = []
-    cleaned = clean_object(
-        body,
-        {"users": lambda v: None if isinstance(v, list) else "must be an array"},
-        required=("users",),
-        problems=problems,
-    )
-    users = []
-    for index, user in enumerate(cleaned.get("users", [])):
-        users.append(clean_object(user, staging.USER_FIELDS, path=f"users[{index}]", unknown="drop", problems=problems))
-    if problems:
-        raise Invalid(problems)
-    return users
+from importops.tasks import enqueue
+from importops.validation import validate_users
 
 
 class NewView(APIView):
@@ -52,7 +34,7 @@ class StatusView(APIView):
         summary="The state of the latest operation",
     )
     def get(self, request: Request) -> Response:
-        operation = operations.operation_latest()
+        operation = ImportOperation.objects.current()
         if operation is None:
             return ok({"state": State.NONE.value})
         return ok({"state": operation.state.value, "operation": operation_json(operation)})
@@ -98,7 +80,7 @@ class PreviewView(APIView):
 class RunView(APIView):
     @endpoint("import.run", ref("Success"), summary="Queue the run of the staged users", rules=True)
     def post(self, request: Request) -> Response:
-        running.run_start(user=request.user)
+        enqueue(running.run_start(user=request.user))
         return ok()
 
 
@@ -116,7 +98,7 @@ class CurrentOperationView(APIView):
         summary="The latest operation (absent when none)",
     )
     def get(self, request: Request) -> Response:
-        operation = operations.operation_latest()
+        operation = ImportOperation.objects.current()
         return ok({"operation": operation_json(operation)} if operation else {})
 
 

@@ -12,8 +12,9 @@ from importops.importers import registry
 from importops.management.progress import ProgressBar
 from importops.management.watch import follow
 from importops.models import ImportOperation
-from importops.services import fileimport, running
+from importops.services import intake, parsing, running
 from importops.states import Status
+from importops.tasks import enqueue
 
 
 class Command(BaseCommand):
@@ -40,16 +41,15 @@ class Command(BaseCommand):
         bar = ProgressBar(self.stdout, label="staging")
         try:
             with file.open("rb") as content:
-                operation = fileimport.file_upload(
+                operation = intake.file_upload(
                     user=None,
                     importer_key=importer,
                     file_name=file.name,
                     content_type="",
                     content=content,
-                    parse=False,
                     local=True,
-                )
-            fileimport.file_parse(operation_id=operation.pk, on_progress=lambda staged: bar.update(staged, None))
+                ).operation
+            parsing.file_parse(operation_id=operation.pk, on_progress=lambda staged: bar.update(staged, None))
         except ImportOpsError as exc:
             raise CommandError(exc.message) from exc
         operation = ImportOperation.objects.get(pk=operation.pk)
@@ -61,7 +61,7 @@ class Command(BaseCommand):
             self.stdout.write("Start it with --run, import.run, or the admin.")
             return
         try:
-            running.run_start(user=None)
+            enqueue(running.run_start(user=None))
         except ImportOpsError as exc:
             raise CommandError(exc.message) from exc
         if not wait:

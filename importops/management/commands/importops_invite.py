@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from importops.errors import InvitationsUnavailable
 from importops.management.choose import operation_or_latest
 from importops.services import invitations
 
@@ -29,6 +30,6 @@ class Command(BaseCommand):
             return
         try:
             sent = invitations.invitations_send(operation=chosen, actor=None, domain=domain, use_https=not http)
-        except invitations.InvitationsUnavailable as exc:
+        except InvitationsUnavailable as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"Sent {sent} invitation(s) for operation {chosen.pk}.")

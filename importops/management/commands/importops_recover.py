@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from importops.services import recovery
+from importops.tasks import recover
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        acted = recovery.sweep()
+        acted = recover()
         if acted:
             self.stdout.write("Resumed or failed: " + ", ".join(acted))
         else:

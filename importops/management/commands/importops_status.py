@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--watch", action="store_true", help="follow it until it ends")
 
     def handle(self, *args: Any, watch: bool, **options: Any) -> None:
-        operation = ImportOperation.objects.latest_operation()
+        operation = ImportOperation.objects.current()
         if operation is None:
             self.stdout.write("state: none (no import operation yet)")
             return

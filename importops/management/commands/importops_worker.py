@@ -15,8 +15,8 @@ from typing import Any
 from django.db import close_old_connections, connection
 
 from importops.conf import importops_settings
-from importops.services import recovery
 from importops.services.running import STOPPING
+from importops.tasks import recover
 
 try:
     from django_tasks_db.management.commands import db_worker
@@ -28,7 +28,7 @@ logger = logging.getLogger("importops")
 
 def sweep_once() -> None:
     try:
-        recovery.sweep()
+        recover()
     except Exception:  # noqa: BLE001 - keep sweeping; the next round retries
         logger.exception("recovery sweep failed")
     finally:
