@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from importops import jsonsafe
-from importops.api.validation import Invalid
-from importops.api.views.imports import validate_users
+from importops.errors import Invalid
 from importops.models import ImportOperation, ImportRecord
+from importops.validation import validate_users
 from tests.conftest import user_payload
 
 EVERY_CODE_POINT = st.text(st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF), max_size=30)
