@@ -104,6 +104,8 @@ def test_every_error_envelope_validates_against_the_schema(schema, api, plain):
         **api.headers,
     )
     check(schema, "import.addUsers", "post", chunked)  # 411
+    no_body = api.client.post("/api/v1/import.new", HTTP_TRANSFER_ENCODING="chunked", **api.headers)
+    check(schema, "import.new", "post", no_body)  # 411 on a POST without a body, too
     with override_settings(IMPORTOPS={"MAX_REQUEST_SIZE": 10, "RATE_LIMIT": 1}):
         importops_settings.reload()
         check(schema, "import.addUsers", "post", api.post("import.addUsers", {"users": []}))  # 413

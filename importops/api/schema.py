@@ -210,27 +210,33 @@ def endpoint(
     summary: str,
     request: Any = None,
     rules: bool = False,
-    responses: dict[int, OpenApiResponse] | None = None,
     parameters: list[OpenApiParameter] | None = None,
 ) -> Callable[[Any], Any]:
     """Describe one protected endpoint: its success body, its request body (None: no body; a
-    schema, or a mapping of media types to schemas),
-    whether an import rule may refuse it (400), and the envelopes every endpoint shares."""
+    schema, or a mapping of media types to schemas), whether an import rule may refuse it
+    (400), and the envelopes every endpoint shares (a POST's body size and chunking too)."""
     if request is not None and not all("/" in str(key) for key in request):
         request = {"application/json": request}  # a bare schema: a JSON body
     answers: dict[int, Any] = {200: OpenApiResponse(response=ok, description="success"), **PROTECTED}
     if request is not None:
-        answers.update(WITH_BODY)
+        answers[400] = WITH_BODY[400]
     elif rules:
         answers[400] = _response("ImportError", "an import rule")
-    answers.update(responses or {})
-    return extend(
-        operation_id=operation_id,
-        summary=summary,
-        request=request,
-        responses=answers,
-        parameters=[*(parameters or []), *RATE_HEADERS],
-    )
+
+    def decorate(method: Any) -> Any:
+        posted = (
+            {code: answer for code, answer in WITH_BODY.items() if code != 400} if method.__name__ == "post" else {}
+        )
+        schema = extend(
+            operation_id=operation_id,
+            summary=summary,
+            request=request,
+            responses={**answers, **posted},
+            parameters=[*(parameters or []), *RATE_HEADERS],
+        )
+        return schema(method)
+
+    return decorate
 
 
 def success(optional: tuple[str, ...] = (), **properties: Any) -> dict[str, Any]:
