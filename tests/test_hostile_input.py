@@ -8,7 +8,7 @@ import io
 import json
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from importops.conf import importops_settings
 from importops.models import ImportOperation, ImportRecord
@@ -197,3 +197,29 @@ def test_a_non_ascii_user_id_with_a_valid_token_is_a_401(api, admin):
 def test_login_with_nul_in_a_form_field_is_a_plain_failure(db):
     response = Api().client.post("/api/v1/login", {"user": "ro\x00ot", "password": "pw-secret-1"})
     assert_refused(response, 401, "Unauthorized")
+
+
+# -- the admin ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/importops/importrecord/?q=a%00b",
+        "/admin/importops/importoperation/?q=%00",
+        "/admin/importops/importoperation/?state=%00",
+        "/admin/importops/authtoken/?q=%00",
+        "/admin/importops/importedidentity/?q=%00",
+        "/admin/importops/importoperation/%00/change/",
+        "/admin/importops/importoperation/a%00/progress/",
+        "/admin/importops/importoperation/a%00/abort/",
+        "/admin/importops/importoperation/a%00/review/",
+    ],
+)
+def test_admin_pages_answer_nul_in_a_query_or_id_without_a_500(api, ready, admin, url):
+    """PostgreSQL refuses NUL in any text it compares — main answered 500 there."""
+    client = Client()
+    client.force_login(admin)
+    response = client.get(url)
+    assert response.status_code in (302, 400, 404), (url, response.status_code)
+    assert staged_state() == ready

@@ -9,7 +9,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -18,6 +17,7 @@ from guardian.admin import GuardedModelAdmin
 
 from importops.admin import permissions, start
 from importops.admin.progress import error_breakdown, progress
+from importops.admin.safety import RefuseUnstorableText, object_or_404
 from importops.errors import InvitationsUnavailable
 from importops.models import ImportOperation
 from importops.services import invitations, operations
@@ -53,7 +53,7 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(ImportOperation)
-class ImportOperationAdmin(GuardedModelAdmin):
+class ImportOperationAdmin(RefuseUnstorableText, GuardedModelAdmin):
     list_display = [
         "id",
         "type",
@@ -228,7 +228,7 @@ class ImportOperationAdmin(GuardedModelAdmin):
         return start.review_view(self, request, object_id)
 
     def _operation_or_404(self, request: HttpRequest, object_id: str) -> ImportOperation:
-        operation = get_object_or_404(ImportOperation.objects.with_progress(), pk=object_id)
+        operation = object_or_404(ImportOperation.objects.with_progress(), object_id)
         if not self.has_view_permission(request, operation):
             raise PermissionDenied
         return operation

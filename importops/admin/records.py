@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from importops.admin.paging import CAP, CappedPaginator
 from importops.admin.permissions import ABORT, VIEW, can, sees_any_operation, visible_operations
+from importops.admin.safety import RefuseUnstorableText
 from importops.folding import fold
 from importops.models import ImportOperation, ImportRecord
 
@@ -48,7 +49,7 @@ class OperationFilter(admin.SimpleListFilter):
 
 
 @admin.register(ImportRecord)
-class ImportRecordAdmin(admin.ModelAdmin):
+class ImportRecordAdmin(RefuseUnstorableText, admin.ModelAdmin):
     list_display = ["id", "operation_id", "data_type", "email", "username", "import_id", "error_codes", "skipped"]
     list_filter = [OperationFilter, "data_type", HasErrorsFilter]
     # "=" lookups: exact matches on the (operation, column) indexes. Values are stored
