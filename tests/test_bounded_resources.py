@@ -128,6 +128,12 @@ def test_slow_clients_do_not_stop_the_demo_server_from_answering(tmp_path):
             except urllib.error.HTTPError as exc:
                 answered = exc.code
             assert answered == status and time.monotonic() - started < 5, (path, answered)
+        # A body over what any endpoint reads is refused from its headers, before it is read.
+        huge = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        huge.sendall(b"POST /api/v1/login HTTP/1.1\r\nHost: localhost\r\nContent-Length: 999999999999\r\n\r\n")
+        answer = huge.recv(65536).decode()
+        huge.close()
+        assert answer.startswith("HTTP/1.1 413") and '"error-payload-too-large"' in answer, answer
     finally:
         for client in stalled:
             client.close()

@@ -28,6 +28,16 @@ from importops.conf import importops_settings
 from importops.errors import LengthRequired, PayloadTooLarge, RateLimited
 
 
+def upload_body_limit() -> int:
+    """The largest uploadImportFile body: base64 makes a file a third bigger, plus the rest."""
+    return int(importops_settings.MAX_UPLOAD_SIZE * 4 / 3) + 64 * 1024
+
+
+def largest_body() -> int:
+    """The largest request body any endpoint reads (a ceiling for the server in front)."""
+    return max(int(importops_settings.MAX_REQUEST_SIZE), upload_body_limit())
+
+
 class LimitedJSONParser(BaseParser):
     """JSON read from the raw stream and never past MAX_REQUEST_SIZE. Not a subclass of DRF's
     JSONParser: DRF reads those through ``request.body``, where Django's smaller

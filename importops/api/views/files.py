@@ -12,10 +12,9 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from importops.api.base import APIView, LimitedJSONParser, ok
+from importops.api.base import APIView, LimitedJSONParser, ok, upload_body_limit
 from importops.api.schema import INTEGER, STRING, endpoint, ref, success
 from importops.api.serializers import file_users_json, progress_json
-from importops.conf import importops_settings
 from importops.errors import FileOperationNotFound, Invalid
 from importops.models import ImportOperation
 from importops.services import intake, selection
@@ -29,8 +28,7 @@ class UploadImportFileView(APIView):
     parser_classes = [LimitedJSONParser, MultiPartParser]
 
     def body_limit(self) -> int:
-        # base64 makes a file a third bigger; the limit that matters is MAX_UPLOAD_SIZE.
-        return int(importops_settings.MAX_UPLOAD_SIZE * 4 / 3) + 64 * 1024
+        return upload_body_limit()  # the limit that matters is MAX_UPLOAD_SIZE
 
     @endpoint(
         "uploadImportFile",
