@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
 from importops.compat import DummyBackend, ImmediateBackend, task_backends
-from importops.conf import importops_settings
+from importops.conf import DEFAULTS, importops_settings
 
 
 @checks.register()
@@ -67,3 +69,49 @@ def check_local_downloads(app_configs: Any = None, **kwargs: Any) -> list[checks
             )
         ]
     return []
+
+
+@checks.register()
+def check_unknown_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A misspelt key of ``IMPORTOPS`` would otherwise be ignored without a word."""
+    configured = getattr(settings, "IMPORTOPS", None) or {}
+    messages: list[checks.CheckMessage] = []
+    for key in sorted(set(configured) - DEFAULTS.keys()):
+        close = difflib.get_close_matches(key, DEFAULTS, n=1)
+        hint = f"Did you mean {close[0]!r}?" if close else "The README's configuration reference lists every key."
+        messages.append(
+            checks.Warning(
+                f"Unknown key {key!r} in IMPORTOPS: it is ignored.",
+                hint=hint,
+                id="importops.W003",
+            )
+        )
+    return messages
+
+
+@checks.register(checks.Tags.urls)
+def check_routes_not_shadowed(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A host route listed before importops' include, on one of importops' paths, answers
+    instead of importops: Rocket.Chat clients would meet the host's view."""
+    from importops import urls  # not at import time: apps load before any URLconf is read
+
+    messages: list[checks.CheckMessage] = []
+    for pattern in urls.urlpatterns:
+        try:
+            path = reverse(f"importops:{pattern.name}")
+        except NoReverseMatch:
+            return []  # importops' URLs are not mounted (an admin-only install)
+        try:
+            match = resolve(path)
+        except Resolver404:
+            continue
+        if match.func is not pattern.callback:
+            view = getattr(match.func, "view_class", match.func)
+            messages.append(
+                checks.Warning(
+                    f"{path} is answered by {view.__module__}.{view.__qualname__}, not by importops.",
+                    hint="Mount importops under a prefix of its own, or list its include before the other route.",
+                    id="importops.W004",
+                )
+            )
+    return messages

@@ -1,11 +1,13 @@
-"""importops URLs. Mount at the site root: ``path("", include("importops.urls"))``; the API
-lives under ``/api/v1/`` as Rocket.Chat clients expect."""
+"""importops' endpoints, each under ``api/v1/`` as Rocket.Chat clients expect. Mount them at
+the root (``path("", include("importops.urls"))``) or under any prefix
+(``path("chat/", include("importops.urls"))``). Only these paths are importops': an unknown
+path under ``api/v1/`` is left to the host's URLconf. ``importops.owned_urls`` adds a JSON
+404 for every other ``api/v1/`` path, for a mount where importops owns all of ``api/v1/``."""
 
 from __future__ import annotations
 
-from django.urls import path, re_path
+from django.urls import path
 
-from importops.api.base import NotFoundView
 from importops.api.schema import DocsView, SchemaView
 from importops.api.views import auth, files, imports
 
@@ -35,5 +37,4 @@ urlpatterns = [
     path("api/v1/getImportProgress", files.GetImportProgressView.as_view(), name="import-progress"),
     path("api/v1/schema", SchemaView.as_view(), name="schema"),
     path("api/v1/docs", DocsView.as_view(), name="docs"),
-    re_path(r"^api/v1/.*$", NotFoundView.as_view(), name="not-found"),
 ]

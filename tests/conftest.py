@@ -44,8 +44,9 @@ def grant(user: Any, *codenames: str) -> Any:
 class Api:
     """A test client bound to one user's token (or to none)."""
 
-    def __init__(self, user: Any = None, token: str | None = None) -> None:
+    def __init__(self, user: Any = None, token: str | None = None, *, prefix: str = "/api/v1/") -> None:
         self.client = Client()
+        self.prefix = prefix
         self.user = user
         self.headers: dict[str, str] = {}
         if user is not None:
@@ -54,13 +55,13 @@ class Api:
             self.headers = {"HTTP_X_USER_ID": str(user.pk), "HTTP_X_AUTH_TOKEN": token}
 
     def get(self, endpoint: str, **extra: Any) -> Any:
-        return self.client.get(f"/api/v1/{endpoint}", **self.headers, **extra)
+        return self.client.get(f"{self.prefix}{endpoint}", **self.headers, **extra)
 
     def post(self, endpoint: str, body: Any = None, **extra: Any) -> Any:
         if body is None:
-            return self.client.post(f"/api/v1/{endpoint}", **self.headers, **extra)
+            return self.client.post(f"{self.prefix}{endpoint}", **self.headers, **extra)
         return self.client.post(
-            f"/api/v1/{endpoint}", json.dumps(body), content_type="application/json", **self.headers, **extra
+            f"{self.prefix}{endpoint}", json.dumps(body), content_type="application/json", **self.headers, **extra
         )
 
 

@@ -15,7 +15,7 @@ ROOT = Path(importops.__file__).parent
 
 #: Top to bottom. A module may import its own layer or a lower one, never a higher one.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("entry points", {"api", "admin", "management", "tasks", "urls", "apps", "checks"}),
+    ("entry points", {"api", "admin", "management", "tasks", "urls", "owned_urls", "apps", "checks"}),
     ("services", {"services"}),
     ("importers and the user adapter", {"importers", "users", "validation"}),
     ("models", {"models", "migrations", "bulk"}),

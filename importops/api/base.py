@@ -1,22 +1,27 @@
 """The base view every importops endpoint uses.
 
-Everything is set on the view, nothing is read from the host's ``REST_FRAMEWORK`` settings,
-so installing importops never changes how the host's own API behaves, and the host's
-settings never change importops' wire contract.
+Every DRF setting that could change the wire contract is pinned on the view (versioning,
+authentication, permissions, throttles, parsers, renderers, content negotiation, pagination,
+metadata, exception handler, schema, and the settings object the view reads the rest from):
+nothing is read from the host's ``REST_FRAMEWORK`` settings, so installing importops never
+changes how the host's own API behaves, and the host's settings never change importops'
+wire contract.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.openapi import AutoSchema
 from rest_framework import views
 from rest_framework.exceptions import ParseError
+from rest_framework.metadata import SimpleMetadata
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import APISettings
 from rest_framework.throttling import BaseThrottle
 
 from importops import jsonsafe
@@ -36,6 +41,31 @@ def upload_body_limit() -> int:
 def largest_body() -> int:
     """The largest request body any endpoint reads (a ceiling for the server in front)."""
     return max(int(importops_settings.MAX_REQUEST_SIZE), upload_body_limit())
+
+
+class _DRFDefaults(APISettings):
+    """DRF's own defaults, whatever the host's ``REST_FRAMEWORK`` says."""
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        return {}
+
+
+DRF_DEFAULTS = _DRFDefaults()
+
+
+class PinnedJSONRenderer(JSONRenderer):
+    """DRF's JSON renderer reads UNICODE_JSON/COMPACT_JSON/STRICT_JSON from the host's settings."""
+
+    ensure_ascii = False
+    compact = True
+    strict = True
+
+
+class PinnedContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, blind to the host's URL_FORMAT_OVERRIDE."""
+
+    settings = DRF_DEFAULTS
 
 
 class LimitedJSONParser(BaseParser):
@@ -87,8 +117,15 @@ class APIView(views.APIView):
     permission_classes = [IsAuthenticated, RunImport]
     throttle_classes = [PerUserRateLimit]
     parser_classes = [LimitedJSONParser, AnyTypeJSONParser]
-    renderer_classes = [JSONRenderer]
-    schema = AutoSchema()  # drf-spectacular's, whatever the host's DEFAULT_SCHEMA_CLASS
+    renderer_classes = [PinnedJSONRenderer]
+    content_negotiation_class = PinnedContentNegotiation
+    metadata_class = SimpleMetadata
+    versioning_class = None
+    pagination_class = None  # no list is paginated by DRF: the few that page do it themselves
+    settings = DRF_DEFAULTS
+    # Left out of a host's generated schema; importops' own (api/schema.py, /api/v1/schema)
+    # describes these views with drf-spectacular's AutoSchema.
+    schema = None
 
     def get_exception_handler(self) -> Any:
         return exception_handler

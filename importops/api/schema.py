@@ -9,18 +9,23 @@ importops.api.schema.SETTINGS`` checks the result.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.settings import patched_settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.schemas.generators import is_api_view
 
 from importops import __version__
 from importops.states import State, Status
@@ -299,13 +304,35 @@ class TokenHeaderScheme(OpenApiAuthenticationExtension):  # type: ignore[no-unty
         ]
 
 
-def api_endpoints(endpoints: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Only the API's own views (not the schema and docs pages, not a host's other views)."""
-    return [endpoint for endpoint in endpoints if endpoint[3].cls.__module__.startswith("importops.api.views.")]
+class _Endpoints(EndpointEnumerator):
+    """The API's own views, and only those (not the schema and docs pages, not a host's)."""
 
+    def should_include_endpoint(self, path: str, callback: Any) -> bool:
+        return is_api_view(callback) and callback.cls.__module__.startswith("importops.api.views.")
+
+
+class Generator(SchemaGenerator):
+    """Describes importops' views, which carry ``schema = None`` so that a host's own generated
+    schema leaves them out: while this one runs, each has drf-spectacular's AutoSchema."""
+
+    endpoint_inspector_cls = _Endpoints
+
+    def get_schema(self, request: Any = None, public: bool = False) -> Any:
+        self._initialise_endpoints()
+        views = {callback.cls for _, _, _, callback in self.endpoints}
+        with _LOCK:
+            for view in views:
+                view.schema = AutoSchema()  # a descriptor: it must stay for the whole run
+            try:
+                return super().get_schema(request, public)
+            finally:
+                for view in views:
+                    view.schema = None
+
+
+_LOCK = threading.Lock()
 
 SETTINGS: dict[str, Any] = {
-    "PREPROCESSING_HOOKS": ["importops.api.schema.api_endpoints"],
     "POSTPROCESSING_HOOKS": [],  # enums stay inline, where the envelopes are written
     "TITLE": "importops API",
     "DESCRIPTION": (
@@ -328,6 +355,7 @@ class SchemaView(SpectacularAPIView):
     permission_classes = [AllowAny]
     renderer_classes = [OpenApiJsonRenderer, OpenApiYamlRenderer]
     custom_settings = SETTINGS
+    generator_class = Generator
     urlconf = "importops.urls"
     serve_public = True
     schema = None  # a page about the API, not part of it
@@ -343,5 +371,7 @@ class DocsView(SpectacularSwaggerView):
     schema = None
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not (apps.is_installed("drf_spectacular") and apps.is_installed("drf_spectacular_sidecar")):
+            raise NotFound("The docs page needs drf_spectacular and drf_spectacular_sidecar in INSTALLED_APPS.")
         with patched_settings(SETTINGS):
             return super().get(request, *args, **kwargs)

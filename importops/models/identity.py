@@ -10,11 +10,13 @@ class ImportedIdentity(models.Model):
 
     One row per importId; the (case-insensitive) unique constraint is the last line
     against duplicates.
-    ``data`` keeps the fields the user model has no column for (all emails, bio, utcOffset,
-    customFields, ...).
+    ``username`` is the name the user had there, kept whatever the user model has (with a user
+    model that has no username, a Rocket.Chat client still logs in with it); ``data`` keeps
+    the fields the user model has no column for (all emails, bio, utcOffset, customFields, ...).
     """
 
     import_id = models.CharField("importId", max_length=255)
+    username = models.CharField(max_length=255, blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     operation = models.ForeignKey(
         "importops.ImportOperation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -30,6 +32,7 @@ class ImportedIdentity(models.Model):
             # Case-insensitive, like the duplicate rule; lookups use the same expression.
             models.UniqueConstraint(Lower("import_id"), name="importops_identity_unique_import_id")
         ]
+        indexes = [models.Index(Lower("username"), name="importops_identity_username")]
 
     def __str__(self) -> str:
         return self.import_id

@@ -171,9 +171,9 @@ def _create_users(
     users = user_adapter.create(pairs)
     insert_rows(
         ImportedIdentity,
-        ["import_id", "user_id", "data"],
+        ["import_id", "user_id", "username", "data"],
         [
-            (import_id, instance.pk, staged.extras())
+            (import_id, instance.pk, staged.username[:255], staged.extras())
             for staged, instance in pairs
             for import_id in dict.fromkeys(staged.import_ids)
         ],

@@ -22,7 +22,7 @@ from importops.api.serializers import me_json
 from importops.conf import importops_settings
 from importops.errors import LoginFailed, RateLimited
 from importops.folding import Fold, fold, normalize_identity
-from importops.models import AuthToken
+from importops.models import AuthToken, ImportedIdentity
 from importops.models.token import TokenKind, token_digest
 
 
@@ -49,6 +49,16 @@ def _find_user(kind: str, value: str) -> Any:
         folded = manager.annotate(_key=Fold(model.get_email_field_name())).filter(_key=fold(value))
         matches = list(folded[:2])
         return matches[0] if len(matches) == 1 else None
+    if importops_settings.USER_ADAPTER().username_field is None:
+        # No username on the user model: the name the user had in Rocket.Chat, kept on the
+        # imported identity (case-insensitive, as the import's duplicate rule).
+        owners = list(
+            ImportedIdentity.objects.annotate(key=Fold("username"))
+            .filter(key=fold(value))
+            .values_list("user_id", flat=True)
+            .distinct()[:2]
+        )
+        return manager.filter(pk=owners[0]).first() if len(owners) == 1 else None
     return manager.filter(**{model.USERNAME_FIELD: value}).first()
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('importops', '0001_initial'),
+        ('importops', '0002_importedidentity_username'),
     ]
 
     operations = [
