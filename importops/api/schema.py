@@ -22,12 +22,16 @@ from drf_spectacular.settings import patched_settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import NotFound
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.schemas.generators import is_api_view
 
 from importops import __version__
+from importops.api.base import DRF_DEFAULTS, PinnedContentNegotiation
+from importops.api.errors import exception_handler
 from importops.states import State, Status
 
 
@@ -348,27 +352,40 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-class SchemaView(SpectacularAPIView):
-    """The schema, JSON by default (``?format=yaml`` for YAML). Public, like this module's text."""
+class _Pinned:
+    """What DRF would read from the host's REST_FRAMEWORK, set here (as api.base.APIView does)."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    parser_classes: list[Any] = []
+    throttle_classes: list[Any] = []
+    content_negotiation_class = PinnedContentNegotiation
+    metadata_class = SimpleMetadata
+    versioning_class = None
+    pagination_class = None
+    settings = DRF_DEFAULTS
+    schema = None  # a page about the API, not part of it
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+
+class SchemaView(_Pinned, SpectacularAPIView):
+    """The schema, JSON by default (``?format=yaml`` for YAML). Public, like this module's text."""
+
     renderer_classes = [OpenApiJsonRenderer, OpenApiYamlRenderer]
     custom_settings = SETTINGS
     generator_class = Generator
     urlconf = "importops.urls"
     serve_public = True
-    schema = None  # a page about the API, not part of it
 
 
-class DocsView(SpectacularSwaggerView):
+class DocsView(_Pinned, SpectacularSwaggerView):
     """Swagger UI from the sidecar's static files: renders with no network access."""
 
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
+    renderer_classes = [TemplateHTMLRenderer]
     url_name = "importops:schema"
     title = "importops API"
-    schema = None
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not (apps.is_installed("drf_spectacular") and apps.is_installed("drf_spectacular_sidecar")):
