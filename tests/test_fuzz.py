@@ -56,8 +56,8 @@ def fuzz(server: Server, user, tmp_path: Path) -> str:
     result = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     output = result.stdout + result.stderr
     print(output[-4000:])
-    assert result.returncode == 0, output[-20000:]
-    assert re.search(r"\b0 server errors?\b|No issues found", output) or "Server error" not in output
+    assert result.returncode == 0, output[-20000:]  # any failed check fails the run
+    assert re.search(r"\d+ generated, \d+ passed", output), output[-4000:]
     return output
 
 
