@@ -47,6 +47,7 @@ class UserError(models.TextChoices):
     ALREADY_IMPORTED = "importer-user-already-imported"
     DUPLICATE = "importer-user-duplicate"
     INVALID_PASSWORD_HASH = "importer-user-invalid-password-hash"  # noqa: S105 (an error code)
+    PROTECTED = "importer-user-protected"  # staff, superuser or importops permission holder: never touched
 
 
 class Invalid(ImportOpsError):

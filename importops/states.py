@@ -24,6 +24,8 @@ class Status(models.TextChoices):
     DONE = "importer_done"
     FAILED = "importer_import_failed"
     CANCELLED = "importer_import_cancelled"
+    UNDOING = "importer_undoing"
+    UNDONE = "importer_undone"
 
 
 class State(models.TextChoices):
@@ -58,9 +60,11 @@ IMPORTING = frozenset(
         Status.FINISHING,
     }
 )
-FINISHED = frozenset({Status.DONE, Status.FAILED, Status.CANCELLED})
-# Statuses an Abort (or an invalidation) stops: everything not finished.
-STOPPABLE = frozenset(set(Status) - FINISHED)
+FINISHED = frozenset({Status.DONE, Status.FAILED, Status.CANCELLED, Status.UNDONE})
+# Statuses an undo starts from: a run that ended (and may have created or changed users).
+UNDOABLE = frozenset({Status.DONE, Status.FAILED, Status.CANCELLED})
+# Statuses an Abort (or an invalidation) stops: everything not finished (an undo runs to its end).
+STOPPABLE = frozenset(set(Status) - FINISHED - {Status.UNDOING})
 
 _STATE_OF_STATUS: dict[str, State] = {
     Status.NEW: State.NEW,
@@ -68,6 +72,8 @@ _STATE_OF_STATUS: dict[str, State] = {
     Status.DONE: State.DONE,
     Status.FAILED: State.ERROR,
     Status.CANCELLED: State.CANCELED,
+    Status.UNDOING: State.IMPORTING,
+    Status.UNDONE: State.DONE,
     **{status: State.LOADING for status in LOADING},
     **{status: State.IMPORTING for status in IMPORTING},
 }

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from importops.compat import task
 from importops.conf import importops_settings
-from importops.services import parsing, recovery, running
+from importops.services import parsing, recovery, running, undo
 from importops.services.work import Work
 
 
@@ -29,15 +29,23 @@ def parse_import_file(operation_id: str) -> None:
     parsing.file_parse(operation_id=operation_id)
 
 
+@task()
+def undo_import(operation_id: str) -> None:
+    """Undo what a finished import did (see services.undo)."""
+    undo.undo_run(operation_id=operation_id)
+
+
 def enqueue(*work: Work | None) -> None:
     """Queue the tasks of ``work`` once the current transaction commits."""
-    todo = [item for item in work if item is not None and (item.parse or item.drains)]
+    todo = [item for item in work if item is not None and (item.parse or item.drains or item.undo)]
 
     def queue() -> None:
         options = {"backend": importops_settings.TASK_BACKEND, "queue_name": importops_settings.TASK_QUEUE}
         for item in todo:
             if item.parse:
                 parse_import_file.using(**options).enqueue(item.operation.pk)
+            if item.undo:
+                undo_import.using(**options).enqueue(item.operation.pk)
             drain = drain_import.using(**options)
             for _ in range(item.drains):
                 drain.enqueue(item.operation.pk)

@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/import.preview", imports.PreviewView.as_view(), name="import-preview"),
     path("api/v1/import.run", imports.RunView.as_view(), name="import-run"),
     path("api/v1/import.clear", imports.ClearView.as_view(), name="import-clear"),
+    path("api/v1/import.undo", imports.UndoView.as_view(), name="import-undo"),
     path("api/v1/getCurrentImportOperation", imports.CurrentOperationView.as_view(), name="current-operation"),
     path("api/v1/getLatestImportOperations", imports.LatestOperationsView.as_view(), name="latest-operations"),
     path("api/v1/importers.list", imports.ImportersListView.as_view(), name="importers-list"),

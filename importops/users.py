@@ -14,8 +14,9 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
-from typing import Any
+from typing import Any, NamedTuple
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.contrib.auth.models import Group
@@ -39,6 +40,14 @@ MAPPED_KEYS = frozenset({"emails", "importIds", "username", "name", "deleted", "
 def error_entry(code: UserError, field_name: str | None = None, value: str | None = None) -> dict[str, Any]:
     """The error entry a failed record keeps (SPEC section 6)."""
     return {"message": code.value, "field": field_name, "value": value}
+
+
+class Membership(NamedTuple):
+    """The user-group through table and its two columns."""
+
+    model: Any
+    user_column: str
+    group_column: str
 
 
 @dataclass
@@ -222,14 +231,24 @@ class UserAdapter:
         # fraction of its cost: this runs once per imported user.
         return UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(20)
 
-    def build(self, user: StagedUser, *, username: str | None, password: str) -> models.Model:
-        """An unsaved user instance. ``is_staff``/``is_superuser`` are never set."""
-        values: dict[str, Any] = {self.email_field: user.email, "password": password}
-        if self.username_field and username is not None:
-            values[self.username_field] = username
+    def values(self, user: StagedUser) -> dict[str, Any]:
+        """The model fields this adapter maps from a staged user (not username or password).
+
+        A new user gets them; ``update`` sets them on an existing one (the email only when
+        the match was not by email). Override to map extra fields; never return
+        ``is_staff``, ``is_superuser`` or ``password``.
+        """
+        values: dict[str, Any] = {self.email_field: user.email}
         if self._field("is_active") is not None:
             values["is_active"] = user.active
         values.update(self._name_fields(user.name))
+        return values
+
+    def build(self, user: StagedUser, *, username: str | None, password: str) -> models.Model:
+        """An unsaved user instance. ``is_staff``/``is_superuser`` are never set."""
+        values = {**self.values(user), "password": password}
+        if self.username_field and username is not None:
+            values[self.username_field] = username
         return self.model(**values)
 
     def _name_fields(self, name: str) -> dict[str, str]:
@@ -266,12 +285,93 @@ class UserAdapter:
         if missing:
             Group.objects.bulk_create([Group(name=name) for name in missing], ignore_conflicts=True)
             groups = dict(Group.objects.filter(name__in=names).values_list("name", "pk"))
-        relation = self.model._meta.get_field("groups")
-        through = relation.remote_field.through  # type: ignore[union-attr]
-        user_column = f"{relation.m2m_field_name()}_id"  # type: ignore[union-attr]
-        group_column = f"{relation.m2m_reverse_field_name()}_id"  # type: ignore[union-attr]
+        through = self._through()
         insert_rows(
-            through,
-            [user_column, group_column],
+            through.model,
+            [through.user_column, through.group_column],
             [(instance.pk, groups[role]) for roles, instance in pairs for role in dict.fromkeys(roles)],
+        )
+
+    # -- existing users (the update and skip policies) ----------------------------------
+
+    def current(self, pks: Iterable[Any], fields: Iterable[str], *, lock: bool = False) -> dict[Any, dict[str, Any]]:
+        """{pk: {field: value}} of existing users, in one query (``lock``: FOR UPDATE)."""
+        pks = list(pks)
+        if not pks:
+            return {}
+        rows = self.model._default_manager.filter(InArray("pk", pks))
+        if lock:
+            # In key order, by every caller (a batch, an undo): no two of them deadlock.
+            rows = rows.select_for_update().order_by("pk")
+        return {row["pk"]: row for row in rows.values("pk", *fields)}
+
+    def protected(self, pks: Iterable[Any]) -> set[Any]:
+        """Users an import never changes: staff, superusers, and holders of any importops
+        permission — directly, through a group, or on an operation (django-guardian, the
+        permission an operation's creator gets). One query, two with guardian."""
+        pks = list(pks)
+        if not pks:
+            return set()
+        who = [Q(**{name: True}) for name in ("is_staff", "is_superuser") if self._field(name) is not None]
+        who += [
+            Q(**{f"{relation}__content_type__app_label": "importops"})
+            for relation in ("user_permissions", "groups__permissions")
+            if self._field(relation.partition("__")[0]) is not None
+        ]
+        found: set[Any] = set()
+        if who:
+            rows = self.model._default_manager.filter(InArray("pk", pks)).filter(reduce(operator.or_, who))
+            found |= set(rows.values_list("pk", flat=True))
+        if apps.is_installed("guardian"):
+            object_permissions = apps.get_model("guardian", "UserObjectPermission")._default_manager
+            rows = object_permissions.filter(InArray("user_id", pks), content_type__app_label="importops")
+            found |= set(rows.values_list("user_id", flat=True))
+        return found
+
+    def importable_groups(self, pks: Iterable[Any], names: Iterable[str]) -> dict[Any, set[str]]:
+        """{pk: names of the groups among ``names`` the user belongs to}, in one query."""
+        pks, names = list(pks), list(names)
+        if not self.has_groups or not pks or not names:
+            return {}
+        through = self._through()
+        group_name = through.group_column.removesuffix("_id") + "__name"
+        rows = through.model.objects.filter(InArray(through.user_column, pks), **{f"{group_name}__in": names})
+        found: dict[Any, set[str]] = {}
+        for pk, name in rows.values_list(through.user_column, group_name):
+            found.setdefault(pk, set()).add(name)
+        return found
+
+    def save_values(self, rows: Sequence[tuple[Any, dict[str, Any]]]) -> None:
+        """Write ``{field: value}`` onto existing users (one bulk UPDATE per set of fields)."""
+        by_fields: dict[tuple[str, ...], list[models.Model]] = {}
+        for pk, values in rows:
+            if values:
+                by_fields.setdefault(tuple(sorted(values)), []).append(self.model(pk=pk, **values))
+        for fields, instances in by_fields.items():
+            self.model._default_manager.bulk_update(instances, list(fields))
+
+    def change_groups(self, *, add: Sequence[tuple[Any, str]], remove: Sequence[tuple[Any, str]]) -> None:
+        """Add and remove (user pk, group name) memberships; groups are created if missing."""
+        if not self.has_groups or not (add or remove):
+            return
+        names = {name for _, name in [*add, *remove]}
+        groups = dict(Group.objects.filter(name__in=names).values_list("name", "pk"))
+        missing = {name for _, name in add} - groups.keys()
+        if missing:
+            Group.objects.bulk_create([Group(name=name) for name in missing], ignore_conflicts=True)
+            groups = dict(Group.objects.filter(name__in=names).values_list("name", "pk"))
+        through = self._through()
+        if remove:
+            pairs = [Q(**{through.user_column: pk, through.group_column: groups[name]}) for pk, name in remove]
+            through.model.objects.filter(reduce(operator.or_, pairs)).delete()
+        insert_rows(
+            through.model, [through.user_column, through.group_column], [(pk, groups[name]) for pk, name in add]
+        )
+
+    def _through(self) -> Membership:
+        relation = self.model._meta.get_field("groups")
+        return Membership(
+            relation.remote_field.through,  # type: ignore[union-attr]
+            f"{relation.m2m_field_name()}_id",  # type: ignore[union-attr]
+            f"{relation.m2m_reverse_field_name()}_id",  # type: ignore[union-attr]
         )

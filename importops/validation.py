@@ -143,22 +143,44 @@ def validate_users(body: Any) -> list[dict[str, Any]]:
     return users
 
 
-def validate_selection(body: Any) -> tuple[bool, list[str]]:
-    """(import all?, selected importIds) from the 7.0 or the pre-7.0 startImport body."""
+#: The existing-user policy of a run (an extension): import.preview, import.run, startImport.
+POLICY_FIELDS = {"existingUsers": one_of("fail", "skip", "update"), "updatePasswords": boolean}
+
+
+def policy_arguments(body: dict[str, Any]) -> dict[str, Any]:
+    """Service keyword arguments (``existing_users``, ``update_passwords``) from a checked body."""
+    return {"existing_users": body.get("existingUsers", "fail"), "update_passwords": body.get("updatePasswords", False)}
+
+
+def validate_policy(body: Any) -> dict[str, Any]:
+    """``{"existingUsers"?, "updatePasswords"?}`` strictly, as service keyword arguments."""
+    return policy_arguments(validate(body, POLICY_FIELDS))
+
+
+def validate_undo(body: Any) -> dict[str, Any]:
+    """``{"operationId", "mode"?}`` of import.undo, as service keyword arguments."""
+    cleaned = validate(body, {"operationId": string, "mode": one_of("delete", "deactivate")}, required=("operationId",))
+    return {"operation_id": cleaned["operationId"], "mode": cleaned.get("mode", "delete")}
+
+
+def validate_selection(body: Any) -> tuple[bool, list[str], dict[str, Any]]:
+    """(import all?, selected importIds, policy arguments) from the 7.0 or the pre-7.0
+    startImport body (the existing-user policy beside ``input`` is an extension)."""
     problems: list[str] = []
     outer = clean_object(
         body,
-        {"input": lambda v: None if isinstance(v, dict) else "must be an object"},
+        {"input": lambda v: None if isinstance(v, dict) else "must be an object", **POLICY_FIELDS},
         required=("input",),
         problems=problems,
     )
+    policy = policy_arguments(outer)
     given = outer.get("input", {})
     users = given.get("users") if isinstance(given, dict) else None
     if isinstance(users, dict):
         chosen = clean_object(users, {"all": boolean, "list": strings}, path="input.users", problems=problems)
         if problems:
             raise Invalid(problems)
-        return bool(chosen.get("all", False)), list(chosen.get("list", []))
+        return bool(chosen.get("all", False)), list(chosen.get("list", [])), policy
     if isinstance(users, list):
         selected = []
         for index, user in enumerate(users):
@@ -174,5 +196,5 @@ def validate_selection(body: Any) -> tuple[bool, list[str]]:
                 selected.append(row["user_id"])
         if problems:
             raise Invalid(problems)
-        return False, selected
+        return False, selected, policy
     raise Invalid(problems or ["input.users: must be an object ({all, list}) or an array of users"])

@@ -66,6 +66,9 @@ def test_new_and_ready_accept_users_and_become_ready(api, state):
         "users": expected,
         "channels": 0,
         "messages": 0,
+        "updated": 0,
+        "skipped": 0,
+        "unchanged": 0,
     }
     assert ImportRecord.objects.filter(operation=operation).count() == 2
 

@@ -345,6 +345,10 @@ def test_preview_reports_without_writing(api):
     assert response.json() == {
         "success": True,
         "wouldCreate": 1,
+        "wouldUpdate": 0,
+        "wouldSkip": 0,
+        "unchanged": 0,
+        "updates": [],
         "wouldFail": {"importer-user-email-in-use": 1, "importer-user-invalid-email": 1, "importer-user-duplicate": 1},
         "samples": [
             {"importId": "u-2", "email": "taken@example.com", "code": "importer-user-email-in-use"},

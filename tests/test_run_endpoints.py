@@ -30,6 +30,9 @@ def test_ready_runs_to_done(api, run_to_end):
         "users": 5,
         "channels": 0,
         "messages": 0,
+        "updated": 0,
+        "skipped": 0,
+        "unchanged": 0,
     }
 
 

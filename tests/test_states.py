@@ -33,6 +33,9 @@ IMPORTING_STATUSES = [
         ("importer_done", "done"),
         ("importer_import_failed", "error"),
         ("importer_import_cancelled", "canceled"),
+        # Extensions: undoing a finished import.
+        ("importer_undoing", "importing"),
+        ("importer_undone", "done"),
     ],
 )
 def test_valid_operation_state(status, state):
@@ -51,4 +54,6 @@ def test_invalid_done_operation_stays_done():
 def test_status_groups_are_complete():
     assert set(LOADING) == set(LOADING_STATUSES)
     assert set(IMPORTING) == set(IMPORTING_STATUSES)
-    assert set(statuses_in(State.LOADING, State.IMPORTING)) == set(LOADING_STATUSES) | set(IMPORTING_STATUSES)
+    assert set(statuses_in(State.LOADING, State.IMPORTING)) == set(LOADING_STATUSES) | set(IMPORTING_STATUSES) | {
+        "importer_undoing"
+    }

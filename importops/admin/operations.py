@@ -15,13 +15,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
 
-from importops.admin import permissions, start
+from importops.admin import permissions, start, undo
 from importops.admin.progress import error_breakdown, progress
 from importops.admin.safety import RefuseUnstorableText, object_or_404
 from importops.errors import InvitationsUnavailable
-from importops.models import ImportOperation
+from importops.models import ImportChange, ImportOperation
 from importops.services import invitations, operations
-from importops.states import STOPPABLE, State, Status, statuses_in
+from importops.states import STOPPABLE, UNDOABLE, State, Status, statuses_in
 
 BADGE_CLASSES = {
     State.NEW: "new",
@@ -46,7 +46,7 @@ class StateFilter(admin.SimpleListFilter):
         if not value:
             return queryset
         if value == State.DONE:
-            return queryset.filter(status=Status.DONE)
+            return queryset.filter(status__in=[Status.DONE, Status.UNDONE])
         if value == State.ERROR:
             return queryset.filter(Q(status=Status.FAILED) | (Q(valid=False) & ~Q(status=Status.DONE)))
         return queryset.filter(valid=True, status__in=statuses_in(State(value)))
@@ -71,7 +71,7 @@ class ImportOperationAdmin(RefuseUnstorableText, GuardedModelAdmin):
     search_fields = ["=id"]
     ordering = ["-ts"]
     show_full_result_count = False
-    actions = ["abort_selected", "invite_selected"]
+    actions = ["abort_selected", "undo_selected", "invite_selected"]
     change_form_template = "admin/importops/importoperation/change_form.html"
     change_list_template = "admin/importops/importoperation/change_list.html"
     fields = [
@@ -192,6 +192,13 @@ class ImportOperationAdmin(RefuseUnstorableText, GuardedModelAdmin):
                 progress_url=reverse(f"admin:{info[0]}_{info[1]}_progress", args=[operation.pk], current_app=site),
                 abort_url=reverse(f"admin:{info[0]}_{info[1]}_abort", args=[operation.pk], current_app=site),
                 can_abort=self.has_abort_permission(request, operation) and operation.status in STOPPABLE,
+                undo_url=reverse(f"admin:{info[0]}_{info[1]}_undo", args=[operation.pk], current_app=site),
+                can_undo=self.has_abort_permission(request, operation) and operation.status in UNDOABLE,
+                # The change report, when this admin site has it (a host may register only some pages).
+                changes_url=reverse(f"admin:{info[0]}_importchange_changelist", current_app=site)
+                + f"?operation__id__exact={operation.pk}"
+                if self.admin_site.is_registered(ImportChange)
+                else "",
                 can_manage_permissions=self.has_change_permission(request),
                 breakdown=error_breakdown(operation),
                 records_url=reverse(f"admin:{info[0]}_importrecord_changelist", current_app=site)
@@ -212,6 +219,11 @@ class ImportOperationAdmin(RefuseUnstorableText, GuardedModelAdmin):
                 "<path:object_id>/abort/",
                 self.admin_site.admin_view(self.abort_view),
                 name=f"{info[0]}_{info[1]}_abort",
+            ),
+            path(
+                "<path:object_id>/undo/",
+                self.admin_site.admin_view(self.undo_view),
+                name=f"{info[0]}_{info[1]}_undo",
             ),
             path(
                 "<path:object_id>/progress/",
@@ -253,6 +265,19 @@ class ImportOperationAdmin(RefuseUnstorableText, GuardedModelAdmin):
         if request.method != "GET":
             return HttpResponseNotAllowed(["GET", "POST"])
         return self._confirmation(request, [operation])
+
+    def undo_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return undo.undo_view(self, request, self._operation_or_404(request, object_id))
+
+    @admin.action(description=_("Undo the selected import (asks first)"))
+    def undo_selected(self, request: HttpRequest, queryset: QuerySet[ImportOperation]) -> HttpResponse | None:
+        chosen = list(queryset[:2])
+        if len(chosen) != 1:
+            self.message_user(request, _("Select exactly one import to undo."), messages.WARNING)
+            return None
+        return HttpResponseRedirect(
+            reverse("admin:importops_importoperation_undo", args=[chosen[0].pk], current_app=self.admin_site.name)
+        )
 
     @admin.action(description=_("Abort selected import operations"))
     def abort_selected(self, request: HttpRequest, queryset: QuerySet[ImportOperation]) -> HttpResponse | None:

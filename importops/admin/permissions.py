@@ -8,17 +8,12 @@ from typing import Any
 from django.db.models import QuerySet
 
 from importops.models import ImportOperation
-from importops.services.permissions import guardian_enabled
+from importops.services.permissions import can, guardian_enabled
+
+__all__ = ["ABORT", "VIEW", "can", "sees_any_operation", "visible_operations"]
 
 VIEW = "importops.view_importoperation"
 ABORT = "importops.abort_importoperation"
-
-
-def can(user: Any, perm: str, operation: ImportOperation | None = None) -> bool:
-    """``perm`` held globally, or on ``operation`` (object permission)."""
-    if user.has_perm(perm):
-        return True
-    return operation is not None and guardian_enabled() and user.has_perm(perm, operation)
 
 
 def visible_operations(user: Any, queryset: QuerySet[ImportOperation]) -> QuerySet[ImportOperation]:

@@ -8,7 +8,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from importops.models import ImportFailure, ImportOperation
-from importops.states import FINISHED
+from importops.states import FINISHED, Status
 from importops.timestamps import timestamp
 
 SAMPLES_PER_CODE = 3
@@ -21,7 +21,7 @@ def progress(operation: ImportOperation) -> dict[str, Any]:
     done = completed + failed
     elapsed = operation.duration(timezone.now())
     rate = done / elapsed if elapsed and done else None
-    running = operation.status not in FINISHED and operation.valid
+    running = operation.status not in FINISHED and (operation.valid or operation.status == Status.UNDOING)
     eta = (total - done) / rate if rate and running and operation.started_at and total > done else None
     return {
         "id": operation.pk,
@@ -38,6 +38,7 @@ def progress(operation: ImportOperation) -> dict[str, Any]:
         "elapsed": round(elapsed) if elapsed is not None else None,
         "updatedAt": timestamp(operation.last_change),
         "failureReason": operation.failure_reason,
+        **({"undo": {"mode": operation.undo_mode, **operation.undo_counts}} if operation.undo_mode else {}),
     }
 
 

@@ -17,6 +17,7 @@ from importops.admin.safety import object_or_404
 from importops.errors import ImportOpsError
 from importops.importers import registry
 from importops.models import ImportOperation, ImportRecord
+from importops.models.operation import ExistingUsers
 from importops.models.record import DataType
 from importops.services import intake, selection
 from importops.services.judge import STAGED_ROW_FIELDS, judge
@@ -77,16 +78,36 @@ def start_view(model_admin: Any, request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "admin/importops/importoperation/start.html", context)
 
 
+class PolicyForm(forms.Form):
+    existing_users = forms.ChoiceField(
+        label=_("Existing users"),
+        choices=ExistingUsers.choices,
+        initial=ExistingUsers.FAIL,
+        help_text=_("What the run does with a user who already exists (matched by importId, email, then username)."),
+    )
+    update_passwords = forms.BooleanField(
+        label=_("Replace passwords"), required=False, help_text=_("Only with “update”: set the file's passwords too.")
+    )
+
+    def policy(self) -> dict[str, Any]:
+        """Service keyword arguments (the defaults when the form is not valid)."""
+        if not self.is_valid():
+            return {"existing_users": ExistingUsers.FAIL, "update_passwords": False}
+        return dict(self.cleaned_data)
+
+
 def review_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpResponse:
     _require_run_import(request)
     operation = object_or_404(ImportOperation.objects.with_progress(), object_id)
+    policy_form = PolicyForm(request.POST if request.method == "POST" else request.GET or None)
+    policy = policy_form.policy()
     if request.method == "POST":
         shown = request.POST.getlist("shown")
         ticked = set(request.POST.getlist("selected"))
         try:
             enqueue(
                 selection.import_start(
-                    user=request.user, select_all=True, deselected=[k for k in shown if k not in ticked]
+                    user=request.user, select_all=True, deselected=[k for k in shown if k not in ticked], **policy
                 )
             )
         except ImportOpsError as exc:
@@ -108,21 +129,23 @@ def review_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
         operation=operation,
         loading=operation.valid and operation.state in (State.LOADING,),
         ready=ready,
-        preview=operation_preview(operation=operation) if ready else None,
-        users=_first_users(operation) if ready else [],
+        preview=operation_preview(operation=operation, **policy) if ready else None,
+        users=_first_users(operation, policy["existing_users"]) if ready else [],
+        form=policy_form if policy_form.is_bound else PolicyForm(),
         shown_limit=SHOWN_USERS,
     )
     return TemplateResponse(request, "admin/importops/importoperation/review.html", context)
 
 
-def _first_users(operation: ImportOperation) -> list[dict[str, Any]]:
-    """The first users with the verdict a run would give them now."""
+def _first_users(operation: ImportOperation, policy: str) -> list[dict[str, Any]]:
+    """The first users with the verdict a run would give them now (the existing-user policy's
+    matches are shown as such; protection and field diffs are in the preview above)."""
     rows = list(
         ImportRecord.objects.filter(operation=operation, data_type=DataType.USER)
         .order_by("id")
         .values_list(*STAGED_ROW_FIELDS, named=True)[:SHOWN_USERS]
     )
-    verdicts = judge(operation_id=operation.pk, records=rows, adapter=adapter())
+    verdicts = judge(operation_id=operation.pk, records=rows, adapter=adapter(), policy=policy)
     skipped = dict(ImportRecord.objects.filter(pk__in=[r.pk for r in rows]).values_list("pk", "skipped"))
     return [
         {
@@ -130,7 +153,9 @@ def _first_users(operation: ImportOperation) -> list[dict[str, Any]]:
             "email": v.user.email,
             "username": v.user.username or v.username or "",
             "name": v.user.name,
-            "code": v.error["message"] if v.error else "",
+            "code": v.error["message"]
+            if v.error
+            else (f"matches an existing user by {v.matched_by}" if v.match else ""),
             "selected": not skipped[v.user.record_id],
         }
         for v in verdicts

@@ -98,6 +98,7 @@ COMPONENTS: dict[str, dict[str, Any]] = {
         _updatedAt=TIMESTAMP,
         count=_object(
             ["total", "completed", "error", "users", "channels", "messages"],
+            extra=True,  # the existing-user policy's outcomes: updated, skipped, unchanged
             total=INTEGER,
             completed=INTEGER,
             error=INTEGER,
@@ -133,6 +134,15 @@ COMPONENTS: dict[str, dict[str, Any]] = {
         "required": ["emails", "importIds"],
     },
     "Success": _object(["success"], success=TRUE),
+    "Policy": {
+        "type": "object",
+        "description": "the existing-user policy of a run (an extension)",
+        "properties": {
+            "existingUsers": {"type": "string", "enum": ["fail", "skip", "update"]},
+            "updatePasswords": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    },
     "InvalidParams": _error(
         {"type": "string", "description": "`<field path>: <problem>`, several joined by newlines"},
         {"type": "string", "enum": ["error-invalid-params"]},

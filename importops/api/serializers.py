@@ -31,10 +31,13 @@ def operation_json(operation: ImportOperation) -> dict[str, Any]:
             "users": operation.count_users,
             "channels": operation.count_channels,
             "messages": operation.count_messages,
+            **{name: count for name, count in operation.outcomes().items() if name != "created"},
         }
     if operation.file_name:
         body["file"] = operation.file_name
         body["contentType"] = operation.content_type
+    if operation.undo_mode:
+        body["undo"] = {"mode": operation.undo_mode, **operation.undo_counts}
     if operation.failure_reason:
         body["failureReason"] = operation.failure_reason
     return body

@@ -1,3 +1,4 @@
+from importops.models.change import ImportChange
 from importops.models.identity import ImportedIdentity
 from importops.models.operation import ImportOperation
 from importops.models.progress import ImportFailure, ImportLane
@@ -6,6 +7,7 @@ from importops.models.token import AuthToken
 
 __all__ = [
     "AuthToken",
+    "ImportChange",
     "ImportFailure",
     "ImportLane",
     "ImportOperation",

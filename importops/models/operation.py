@@ -20,6 +20,22 @@ def new_object_id() -> str:
     return secrets.token_hex(12)
 
 
+class ExistingUsers(models.TextChoices):
+    """What a run does with a staged user that matches an existing one."""
+
+    FAIL = "fail", "fail them (importer-user-*-in-use)"
+    SKIP = "skip", "skip them (link their importIds)"
+    UPDATE = "update", "update them"
+
+
+class UndoMode(models.TextChoices):
+    DELETE = "delete", "delete the users it created"
+    DEACTIVATE = "deactivate", "deactivate the users it created"
+
+
+OUTCOME_COUNTERS = ("updated", "skipped", "unchanged")
+
+
 class ImportOperationQuerySet(models.QuerySet["ImportOperation"]):
     def latest_first(self) -> ImportOperationQuerySet:
         return self.order_by("-ts")
@@ -28,12 +44,14 @@ class ImportOperationQuerySet(models.QuerySet["ImportOperation"]):
         return self.filter(status__in=IMPORTING, valid=True)
 
     def with_progress(self) -> ImportOperationQuerySet:
-        """Annotate ``completed`` and ``failed`` (sums of the per-lane counters) and
-        ``progressed_at`` (the last batch commit)."""
+        """Annotate ``completed`` and ``failed`` (sums of the per-lane counters), the
+        outcome counters (``updated``, ``skipped``, ``unchanged``) and ``progressed_at``
+        (the last batch commit)."""
         return self.annotate(
             completed=Coalesce(Sum("lanes__completed"), 0),
             failed=Coalesce(Sum("lanes__error"), 0),
             progressed_at=Max("lanes__updated_at"),
+            **{name: Coalesce(Sum(f"lanes__{name}"), 0) for name in OUTCOME_COUNTERS},
         )
 
     def current(self) -> ImportOperation | None:
@@ -114,6 +132,14 @@ class ImportOperation(models.Model):
     resumes = models.PositiveSmallIntegerField(default=0)
     failure_reason = models.TextField(blank=True)
     failure_traceback = models.TextField(blank=True)
+    existing_users = models.CharField(
+        "existing users", max_length=8, choices=ExistingUsers.choices, default=ExistingUsers.FAIL
+    )
+    update_passwords = models.BooleanField(default=False, help_text="An update run may replace passwords.")
+    undo_mode = models.CharField(max_length=16, choices=UndoMode.choices, blank=True)
+    #: {"total", "processed", "deleted", "deactivated", "reverted", "unlinked", "kept", "gone",
+    #: "from": the status it was undone from, "by": pk of who started it}
+    undo_counts = models.JSONField(default=dict, blank=True)
 
     objects = ImportOperationQuerySet.as_manager()
 
@@ -121,6 +147,9 @@ class ImportOperation(models.Model):
     completed: int
     failed: int
     progressed_at: datetime | None
+    updated: int
+    skipped: int
+    unchanged: int
 
     class Meta:
         verbose_name = "import operation"
@@ -149,13 +178,26 @@ class ImportOperation(models.Model):
         return bool(self.count_total or self.count_users or self.count_channels or self.count_messages)
 
     def progress(self) -> tuple[int, int]:
-        """(completed, error) — from the annotation when present, else summed now."""
+        """(completed, error) — from the annotation when present, else summed now.
+        ``completed`` counts every user processed without error: created, updated,
+        unchanged or skipped."""
         if "completed" not in self.__dict__:
             sums = self.lanes.aggregate(
-                c=Coalesce(Sum("completed"), 0), e=Coalesce(Sum("error"), 0), at=Max("updated_at")
+                c=Coalesce(Sum("completed"), 0),
+                e=Coalesce(Sum("error"), 0),
+                at=Max("updated_at"),
+                **{name: Coalesce(Sum(name), 0) for name in OUTCOME_COUNTERS},
             )
             self.completed, self.failed, self.progressed_at = sums["c"], sums["e"], sums["at"]
+            for name in OUTCOME_COUNTERS:
+                setattr(self, name, sums[name])
         return self.completed, self.failed
+
+    def outcomes(self) -> dict[str, int]:
+        """{"created", "updated", "skipped", "unchanged"}: how the completed users ended."""
+        completed, _ = self.progress()
+        counts = {name: getattr(self, name) for name in OUTCOME_COUNTERS}
+        return {"created": completed - sum(counts.values()), **counts}
 
     @property
     def last_change(self) -> datetime:

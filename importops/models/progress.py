@@ -19,6 +19,10 @@ class ImportLane(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     completed = models.PositiveIntegerField(default=0)
     error = models.PositiveIntegerField(default=0)
+    # Of ``completed``: users an existing-user policy updated, skipped, or found unchanged.
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
     finished = models.BooleanField(default=False)
     updated_at = models.DateTimeField()
 

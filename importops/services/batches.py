@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -18,10 +19,20 @@ from django.utils import timezone
 
 from importops.bulk import InArray, insert_rows
 from importops.conf import importops_settings
-from importops.models import ImportedIdentity, ImportFailure, ImportLane, ImportOperation, ImportRecord
+from importops.models import (
+    ImportChange,
+    ImportedIdentity,
+    ImportFailure,
+    ImportLane,
+    ImportOperation,
+    ImportRecord,
+)
+from importops.models.change import ChangeAction
 from importops.models.record import DataType
+from importops.services.existing import CREATE, SKIP, UNCHANGED, UPDATE, existing_plan
 from importops.services.judge import STAGED_ROW_FIELDS, StagedRow, Verdict, judge
 from importops.services.locks import operation_share_lock
+from importops.services.staging import importable_roles
 from importops.signals import users_imported
 from importops.states import IMPORTING
 from importops.users import StagedUser, UserAdapter
@@ -137,15 +148,37 @@ def _commit_batch(
                 .values_list("id", flat=True)
             )
             rows = [row for row in rows if row.pk in still_pending]
-        verdicts = judge(operation_id=operation_id, records=rows, adapter=user_adapter, checked=checked)
-        created = _create_users(operation_id, [v for v in verdicts if v.error is None], user_adapter, passwords, now)
+        policy, update_passwords, importer_key = (
+            ImportOperation.objects.filter(pk=operation_id)
+            .values_list("existing_users", "update_passwords", "importer_key")
+            .get()
+        )
+        verdicts = judge(operation_id=operation_id, records=rows, adapter=user_adapter, checked=checked, policy=policy)
+        existing_plan(
+            verdicts=verdicts,
+            adapter=user_adapter,
+            policy=policy,
+            passwords=passwords if update_passwords else None,
+            lock=True,
+        )
+        ok = [v for v in verdicts if v.error is None]
+        context = {"operation_id": operation_id, "importer_key": importer_key, "now": now}
+        created = _create_users([v for v in ok if v.outcome == CREATE], user_adapter, passwords, **context)
+        _update_users([v for v in ok if v.outcome == UPDATE], user_adapter)
+        _link_and_record([v for v in ok if v.outcome != CREATE], **context)
         failed = [v for v in verdicts if v.error is not None]
         _record_failures(operation_id, failed)
-        done = [v.user.record_id for v in verdicts if v.error is None]
+        done = [v.user.record_id for v in ok]
         if done:
             ImportRecord.objects.filter(InArray("id", done)).delete()
+        outcomes = Counter(v.outcome for v in ok)
         ImportLane.objects.filter(pk=lane.pk).update(
-            completed=F("completed") + len(created), error=F("error") + len(failed), updated_at=now
+            completed=F("completed") + len(ok),
+            error=F("error") + len(failed),
+            updated=F("updated") + outcomes[UPDATE],
+            skipped=F("skipped") + outcomes[SKIP],
+            unchanged=F("unchanged") + outcomes[UNCHANGED],
+            updated_at=now,
         )
         if created:
             transaction.on_commit(lambda: _announce(operation_id, created))
@@ -159,11 +192,16 @@ def _still_running(operation_id: str) -> bool:
 
 
 def _create_users(
-    operation_id: str, verdicts: list[Verdict], user_adapter: UserAdapter, passwords: dict[int, str], now: Any
+    verdicts: list[Verdict],
+    user_adapter: UserAdapter,
+    passwords: dict[int, str],
+    *,
+    operation_id: str,
+    importer_key: str,
+    now: Any,
 ) -> list[Any]:
     if not verdicts:
         return []
-    importer_key = ImportOperation.objects.filter(pk=operation_id).values_list("importer_key", flat=True).get()
     pairs = [
         (v.user, user_adapter.build(v.user, username=v.username, password=passwords[v.user.record_id]))
         for v in verdicts
@@ -179,7 +217,74 @@ def _create_users(
         ],
         constants={"operation_id": operation_id, "importer_key": importer_key, "created_at": now},
     )
+    roles = importable_roles()
+    _record_changes(
+        [
+            (v, instance.pk, ChangeAction.CREATED, _snapshot(user_adapter, v, roles))
+            for v, (_, instance) in zip(verdicts, pairs, strict=True)
+        ],
+        operation_id=operation_id,
+        now=now,
+    )
     return users
+
+
+def _snapshot(user_adapter: UserAdapter, verdict: Verdict, roles: set[str]) -> dict[str, Any]:
+    """What a created user was given: an undo deletes it only while it still looks so."""
+    values = user_adapter.values(verdict.user)
+    if user_adapter.username_field and verdict.username is not None:
+        values[user_adapter.username_field] = verdict.username
+    changes: dict[str, Any] = {name: {"old": None, "new": value} for name, value in values.items()}
+    groups = sorted({role for role in verdict.user.roles if role in roles})
+    if groups and user_adapter.has_groups:
+        changes["groups"] = {"old": [], "new": groups}
+    return changes
+
+
+def _update_users(verdicts: list[Verdict], user_adapter: UserAdapter) -> None:
+    user_adapter.save_values([(v.match, v.values) for v in verdicts])
+    user_adapter.change_groups(add=[(v.match, name) for v in verdicts for name in v.add_groups], remove=[])
+
+
+def _link_and_record(verdicts: list[Verdict], *, operation_id: str, importer_key: str, now: Any) -> None:
+    """Link the importIds of matched users to them, and record what happened to each.
+
+    A linked identity keeps no username: a file must not give an existing account a new
+    login name (the identity username is one, with a user model that has none)."""
+    insert_rows(
+        ImportedIdentity,
+        ["import_id", "user_id", "username", "data"],
+        [(import_id, v.match, "", v.user.extras()) for v in verdicts for import_id in v.link],
+        constants={"operation_id": operation_id, "importer_key": importer_key, "created_at": now},
+    )
+    actions = {UPDATE: ChangeAction.UPDATED, SKIP: ChangeAction.SKIPPED, UNCHANGED: ChangeAction.UNCHANGED}
+    _record_changes(
+        # Unchanged users are only counted, unless their importIds were linked (an undo unlinks them).
+        [(v, v.match, actions[v.outcome], v.changes) for v in verdicts if v.outcome != UNCHANGED or v.link],
+        operation_id=operation_id,
+        now=now,
+    )
+
+
+def _record_changes(rows: list[tuple[Verdict, Any, str, dict[str, Any]]], *, operation_id: str, now: Any) -> None:
+    insert_rows(
+        ImportChange,
+        ["user_id", "action", "import_id", "email", "username", "changes", "linked", "password_hashes"],
+        [
+            (
+                pk,
+                action,
+                v.user.import_id[:255],
+                v.user.email[:254],
+                (v.username or v.user.username)[:255],
+                changes,
+                v.link,
+                v.password_hashes,
+            )
+            for v, pk, action, changes in rows
+        ],
+        constants={"operation_id": operation_id, "created_at": now, "undo": ""},
+    )
 
 
 def _record_failures(operation_id: str, failed: list[Verdict]) -> None:

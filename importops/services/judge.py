@@ -20,7 +20,8 @@ from django.db.models.functions import Lower
 
 from importops.bulk import InArray
 from importops.errors import UserError
-from importops.models import ImportedIdentity, ImportRecord
+from importops.models import ImportChange, ImportedIdentity, ImportRecord
+from importops.models.operation import ExistingUsers
 from importops.models.record import DataType
 from importops.users import StagedUser, UserAdapter, error_entry
 
@@ -45,9 +46,20 @@ STAGED_ROW_FIELDS = ("pk", "data", "secret", "email", "username", "import_id")
 
 @dataclass
 class Verdict:
+    """What a run does with one staged user: create it (``username``), fail it (``error``),
+    or, under the skip and update policies, act on the existing user it ``match``es."""
+
     user: StagedUser
     username: str | None = None
     error: dict[str, Any] | None = None
+    match: Any = None
+    matched_by: str = ""
+    link: list[str] = field(default_factory=list)
+    outcome: str = ""
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    add_groups: list[str] = field(default_factory=list)
+    password_hashes: dict[str, str] | None = None
 
 
 @dataclass
@@ -55,6 +67,7 @@ class JudgeState:
     """What one judged batch tells the next (used by the preview, which judges in chunks)."""
 
     claimed_usernames: set[str] = field(default_factory=set)
+    matched: set[Any] = field(default_factory=set)
 
 
 def _check(adapter: UserAdapter, record: StagedRow) -> tuple[StagedUser, dict[str, Any] | None]:
@@ -79,8 +92,11 @@ def judge(
     adapter: UserAdapter,
     state: JudgeState | None = None,
     checked: dict[int, tuple[StagedUser, dict[str, Any] | None]] | None = None,
+    policy: str = ExistingUsers.FAIL,
 ) -> list[Verdict]:
-    """A verdict per record (in id order): the username to create it with, or an error entry.
+    """A verdict per record (in id order): the username to create it with, an error entry,
+    or (``policy`` skip or update) the existing user it matches — by importId, then email,
+    then username. What an update would change is decided by ``services.existing``.
 
     ``checked`` holds the adapter's database-free checks when the caller already ran them.
     """
@@ -104,18 +120,27 @@ def judge(
         emails=[u.email for u in users if u.email],
         usernames=[u.username for u in users if u.username] + list(derived_names),
     )
-    ours = _users_of_operation(operation_id, {*taken_emails.values(), *taken_usernames.values()})
+    owners = {owner for _, owner in identities.values()} if policy != ExistingUsers.FAIL else set()
+    ours = _users_of_operation(
+        operation_id,
+        {*taken_emails.values(), *taken_usernames.values(), *owners},
+        changes=policy != ExistingUsers.FAIL,
+    )
     staged_usernames = _staged_usernames(operation_id, derived_names)
 
     for record, verdict, record_keys in zip(records, verdicts, keys, strict=True):
         user = verdict.user
         if verdict.error is None:
-            verdict.error = _duplicate(record.pk, record_keys, first_seen) or _taken(
-                user, record_keys, operation_id, identities, taken_emails, taken_usernames, ours
-            )
+            verdict.error = _duplicate(record.pk, record_keys, first_seen)
+        if verdict.error is None and policy != ExistingUsers.FAIL:
+            verdict.error = _match(verdict, record_keys, operation_id, identities, taken_emails, taken_usernames, ours)
+            if verdict.error is None and verdict.match is not None:
+                verdict.error = _conflict(verdict, policy, taken_emails, state)
+        elif verdict.error is None:
+            verdict.error = _taken(user, record_keys, operation_id, identities, taken_emails, taken_usernames, ours)
         for key in record_keys:
             first_seen.setdefault(key, record.pk)
-        if verdict.error is not None:
+        if verdict.error is not None or verdict.match is not None:
             continue
         if user.username or not adapter.needs_username:
             verdict.username = user.username or None
@@ -163,24 +188,29 @@ def _earlier_staged(operation_id: str, records: Sequence[StagedRow], keys: list[
     return first
 
 
-def _identities(import_keys: set[str]) -> dict[str, str | None]:
-    """{case-folded importId: operation id} for importIds that already belong to a user."""
+def _identities(import_keys: set[str]) -> dict[str, tuple[str | None, Any]]:
+    """{case-folded importId: (operation id, user pk)} for importIds that already belong to a user."""
     if not import_keys:
         return {}
     rows = (
         ImportedIdentity.objects.annotate(key=Lower("import_id"))
         .filter(InArray("key", import_keys))
-        .values_list("key", "operation_id")
+        .values_list("key", "operation_id", "user_id")
     )
-    return dict(rows)
+    return {key: (operation_id, user_id) for key, operation_id, user_id in rows}
 
 
-def _users_of_operation(operation_id: str, user_ids: set[Any]) -> set[Any]:
-    """Which of these users this operation created (a clash with them is a duplicate)."""
+def _users_of_operation(operation_id: str, user_ids: set[Any], *, changes: bool) -> set[Any]:
+    """Which of these users this operation created (a clash with them is a duplicate) or,
+    with ``changes``, already updated, skipped or found unchanged."""
     if not user_ids:
         return set()
     rows = ImportedIdentity.objects.filter(InArray("user_id", user_ids), operation_id=operation_id)
-    return set(rows.values_list("user_id", flat=True))
+    ours = set(rows.values_list("user_id", flat=True))
+    if changes:
+        changed = ImportChange.objects.filter(InArray("user_id", user_ids), operation_id=operation_id)
+        ours |= set(changed.values_list("user_id", flat=True))
+    return ours
 
 
 def _staged_usernames(operation_id: str, names: set[str]) -> set[str]:
@@ -209,7 +239,7 @@ def _taken(
 ) -> dict[str, Any] | None:
     for kind, value in keys:
         if kind == "i" and value in identities:
-            code = UserError.DUPLICATE if identities[value] == operation_id else UserError.ALREADY_IMPORTED
+            code = UserError.DUPLICATE if identities[value][0] == operation_id else UserError.ALREADY_IMPORTED
             original = next((i for i in user.import_ids if i.lower() == value), value)
             return error_entry(code, "importIds", original)
     if user.email and user.email.lower() in taken_emails:
@@ -218,4 +248,62 @@ def _taken(
     if user.username and user.username.lower() in taken_usernames:
         code = UserError.DUPLICATE if taken_usernames[user.username.lower()] in ours else UserError.USERNAME_IN_USE
         return error_entry(code, "username", user.username)
+    return None
+
+
+def _match(
+    verdict: Verdict,
+    keys: list[Key],
+    operation_id: str,
+    identities: dict[str, tuple[str | None, Any]],
+    taken_emails: dict[str, Any],
+    taken_usernames: dict[str, Any],
+    ours: set[Any],
+) -> dict[str, Any] | None:
+    """Find the existing user a staged user names: by importId, then email, then username.
+    Sets ``match``, ``matched_by`` and ``link`` (its importIds no user holds yet)."""
+    user = verdict.user
+    owners: dict[str, Any] = {}
+    for kind, value in keys:
+        if kind != "i" or value not in identities:
+            continue
+        identity_operation, owner = identities[value]
+        original = next((i for i in user.import_ids if i.lower() == value), value)
+        if identity_operation == operation_id:
+            return error_entry(UserError.DUPLICATE, "importIds", original)
+        if owners and owner not in owners.values():  # its importIds belong to two users
+            return error_entry(UserError.ALREADY_IMPORTED, "importIds", original)
+        owners[original] = owner
+    if owners:
+        verdict.match, verdict.matched_by = next(iter(owners.values())), "importId"
+    elif user.email and user.email.lower() in taken_emails:
+        verdict.match, verdict.matched_by = taken_emails[user.email.lower()], "email"
+    elif user.username and user.username.lower() in taken_usernames:
+        verdict.match, verdict.matched_by = taken_usernames[user.username.lower()], "username"
+    else:
+        return None
+    if verdict.match in ours:
+        field_name, value = MATCH_FIELDS[verdict.matched_by](user)
+        return error_entry(UserError.DUPLICATE, field_name, value)
+    verdict.link = [i for i in dict.fromkeys(user.import_ids) if i.lower() not in identities]
+    return None
+
+
+MATCH_FIELDS = {
+    "importId": lambda user: ("importIds", user.import_id),
+    "email": lambda user: ("emails", user.email),
+    "username": lambda user: ("username", user.username),
+}
+
+
+def _conflict(verdict: Verdict, policy: str, taken_emails: dict[str, Any], state: JudgeState) -> dict[str, Any] | None:
+    """A matched user another staged user of this run already matched is a duplicate; an
+    update that would give it an email a third user has is a conflict."""
+    if verdict.match in state.matched:
+        field_name, value = MATCH_FIELDS[verdict.matched_by](verdict.user)
+        return error_entry(UserError.DUPLICATE, field_name, value)
+    state.matched.add(verdict.match)
+    email = verdict.user.email.lower()
+    if policy == ExistingUsers.UPDATE and email and taken_emails.get(email, verdict.match) != verdict.match:
+        return error_entry(UserError.EMAIL_IN_USE, "emails", verdict.user.email)
     return None

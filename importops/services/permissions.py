@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import apps
 
 from importops.models import ImportOperation
 
 CREATOR_PERMISSIONS = ("importops.view_importoperation", "importops.abort_importoperation")
+ABORT = "importops.abort_importoperation"
 
 
 def guardian_enabled() -> bool:
@@ -21,3 +24,10 @@ def grant_creator_permissions(operation: ImportOperation) -> None:
 
     for perm in CREATOR_PERMISSIONS:
         assign_perm(perm, operation.user, operation)
+
+
+def can(user: Any, perm: str, operation: ImportOperation | None = None) -> bool:
+    """``perm`` held globally, or on ``operation`` (object permission)."""
+    if user.has_perm(perm):
+        return True
+    return operation is not None and guardian_enabled() and user.has_perm(perm, operation)

@@ -3,7 +3,8 @@
 A run whose every lease has expired (its workers died or were killed) is resumed: drain
 tasks take over the expired lanes, starting with the records those lanes had claimed.
 ``sweep`` decides and returns that work; ``importops.tasks.recover`` queues it. After
-``MAX_RESUMES`` resumes the run fails with a reason instead.
+``MAX_RESUMES`` resumes the run fails with a reason instead. An undo that moved no chunk
+for a lease period is queued again (it goes on where it stopped).
 
 ``sweep`` runs at the start of every drain task, at start and periodically in
 ``manage.py importops_worker``, and as ``manage.py importops_recover`` (for cron). It never
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from importops.conf import importops_settings
 from importops.models import ImportLane, ImportOperation, ImportRecord
-from importops.services import running
+from importops.services import running, undo
 from importops.services.work import Work
 from importops.states import LOADING, Status
 
@@ -49,6 +50,7 @@ def sweep() -> list[Work]:
     for operation in ImportOperation.objects.filter(valid=True, status__in=LOADING, updated_at__lt=stale_before):
         if work := _reparse(operation, now):
             acted.append(work)
+    acted += undo.undo_resume(stale_before=stale_before)
     return acted
 
 

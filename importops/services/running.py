@@ -23,6 +23,7 @@ from importops import errors
 from importops.conf import importops_settings
 from importops.importers import registry
 from importops.models import ImportLane, ImportOperation, ImportRecord
+from importops.models.operation import ExistingUsers
 from importops.services import batches
 from importops.services.audit import CHANGE, audit
 from importops.services.batches import lease
@@ -47,9 +48,13 @@ def adapter() -> UserAdapter:
 # -- starting -------------------------------------------------------------------------
 
 
-def run_start(*, user: Any) -> Work:
+def run_start(*, user: Any, existing_users: str = ExistingUsers.FAIL, update_passwords: bool = False) -> Work:
     """``import.run``: move the latest valid operation from ready to importing; its drain
-    tasks are the work returned."""
+    tasks are the work returned.
+
+    ``existing_users`` is the policy for staged users that match an existing user;
+    ``update_passwords`` lets an update replace their passwords.
+    """
     with transaction.atomic():
         operation = ImportOperation.objects.latest_or_raise(errors.OperationNotFound)
         if operation.status != Status.USER_SELECTION:
@@ -58,7 +63,13 @@ def run_start(*, user: Any) -> Work:
             raise errors.ImporterNotDefined()
         now = timezone.now()
         started = ImportOperation.objects.filter(valid=True).transition(
-            operation.pk, source=Status.USER_SELECTION, at=now, status=Status.IMPORTING_STARTED, started_at=now
+            operation.pk,
+            source=Status.USER_SELECTION,
+            at=now,
+            status=Status.IMPORTING_STARTED,
+            started_at=now,
+            existing_users=existing_users,
+            update_passwords=update_passwords,
         )
         if not started:  # a concurrent import.run won
             raise errors.InvalidOperationStatus()
@@ -66,7 +77,8 @@ def run_start(*, user: Any) -> Work:
         ImportLane.objects.bulk_create(
             [ImportLane(operation=operation, number=n, updated_at=now) for n in range(lanes)]
         )
-        audit(user=user, obj=operation, action=CHANGE, message="Started the import")
+        policy = "" if existing_users == ExistingUsers.FAIL else f" (existing users: {existing_users})"
+        audit(user=user, obj=operation, action=CHANGE, message=f"Started the import{policy}")
     logger.info("run started id=%s lanes=%s", operation.pk, lanes)
     return Work(operation, drains=lanes)
 

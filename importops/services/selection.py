@@ -12,6 +12,7 @@ from importops import errors
 from importops.bulk import InArray
 from importops.conf import importops_settings
 from importops.models import ImportOperation, ImportRecord
+from importops.models.operation import ExistingUsers
 from importops.models.record import DataType
 from importops.services import running
 from importops.services.audit import CHANGE, audit
@@ -59,7 +60,13 @@ def file_users(*, offset: int | None, count: int | None) -> FileUsers | None:
 
 
 def import_start(
-    *, user: Any, select_all: bool, selected: list[str] | None = None, deselected: list[str] | None = None
+    *,
+    user: Any,
+    select_all: bool,
+    selected: list[str] | None = None,
+    deselected: list[str] | None = None,
+    existing_users: str = ExistingUsers.FAIL,
+    update_passwords: bool = False,
 ) -> Work:
     """startImport: mark unselected users skipped (not counted in total), then run. The
     selection is everybody (``select_all``) or ``selected`` importIds, minus ``deselected``."""
@@ -81,4 +88,4 @@ def import_start(
             audit(
                 user=user, obj=operation, action=CHANGE, message=f"Selected {chosen} of {operation.count_users} users"
             )
-    return running.run_start(user=user)
+    return running.run_start(user=user, existing_users=existing_users, update_passwords=update_passwords)

@@ -10,8 +10,10 @@ from importops.models import ImportOperation
 @dataclass(frozen=True)
 class Work:
     """What must be queued for ``operation`` once the caller's transaction commits
-    (``importops.jobs.enqueue`` queues it): a parse of its file, and ``drains`` drain tasks."""
+    (``importops.tasks.enqueue`` queues it): a parse of its file, ``drains`` drain tasks, an
+    undo."""
 
     operation: ImportOperation
     parse: bool = False
     drains: int = 0
+    undo: bool = False

@@ -174,7 +174,7 @@ class StartImportView(APIView):
     @endpoint(
         "startImport",
         ref("Success"),
-        summary="Import the selected users of a parsed file",
+        summary="Import the selected users of a parsed file (`existingUsers`, `updatePasswords` beside `input`)",
         request={
             "type": "object",
             "properties": {
@@ -206,12 +206,11 @@ class StartImportView(APIView):
                 }
             },
             "required": ["input"],
-            "additionalProperties": False,
         },
     )
     def post(self, request: Request) -> Response:
-        select_all, selected = validate_selection(self.body(request))
-        enqueue(selection.import_start(user=request.user, select_all=select_all, selected=selected))
+        select_all, selected, policy = validate_selection(self.body(request))
+        enqueue(selection.import_start(user=request.user, select_all=select_all, selected=selected, **policy))
         return ok()
 
 

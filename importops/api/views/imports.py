@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models.functions import Coalesce, Greatest
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from importops.api.base import APIView, ok
 from importops.api.permissions import ViewImportOperations
-from importops.api.schema import STATES, endpoint, ref, success
+from importops.api.schema import INTEGER, STATES, STRING, endpoint, ref, success
 from importops.api.serializers import operation_json
 from importops.importers import registry
 from importops.models import ImportOperation
-from importops.services import operations, preview, running, staging
+from importops.services import operations, preview, running, staging, undo
 from importops.states import State
 from importops.tasks import enqueue
-from importops.validation import validate_users
+from importops.validation import validate_policy, validate_undo, validate_users
 
 
 class NewView(APIView):
@@ -59,28 +61,63 @@ class AddUsersView(APIView):
         return ok()
 
 
+def optional_body(view: APIView, request: Request) -> Any:
+    """The body of an endpoint Rocket.Chat calls without one: read only when it is non-empty
+    JSON (clients that send nothing, or an empty form, keep working)."""
+    is_json = request.content_type.split(";")[0].strip().endswith("json")
+    if not is_json or request.META.get("CONTENT_LENGTH") in (None, "", "0"):
+        return {}
+    return view.body(request)
+
+
 class PreviewView(APIView):
     @endpoint(
         "import.preview",
         success(
-            wouldCreate={"type": "integer", "minimum": 0},
-            wouldFail={"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+            wouldCreate=INTEGER,
+            wouldUpdate=INTEGER,
+            wouldSkip=INTEGER,
+            unchanged=INTEGER,
+            wouldFail={"type": "object", "additionalProperties": INTEGER},
             samples={
                 "type": "array",
                 "items": {"type": "object", "properties": {"importId": {}, "email": {}, "code": {"type": "string"}}},
             },
+            updates={"type": "array", "items": {"type": "object"}},
         ),
         summary="What a run would do, writing nothing",
+        request=ref("Policy"),
         rules=True,
     )
     def post(self, request: Request) -> Response:
-        return ok(preview.users_preview())
+        return ok(preview.users_preview(**validate_policy(optional_body(self, request))))
 
 
 class RunView(APIView):
-    @endpoint("import.run", ref("Success"), summary="Queue the run of the staged users", rules=True)
+    @endpoint(
+        "import.run", ref("Success"), summary="Queue the run of the staged users", request=ref("Policy"), rules=True
+    )
     def post(self, request: Request) -> Response:
-        enqueue(running.run_start(user=request.user))
+        policy = validate_policy(optional_body(self, request))
+        enqueue(running.run_start(user=request.user, **policy))
+        return ok()
+
+
+class UndoView(APIView):
+    @endpoint(
+        "import.undo",
+        ref("Success"),
+        summary="Queue the undo of a finished import (run-import and abort on that operation)",
+        request={
+            "type": "object",
+            "properties": {"operationId": STRING, "mode": {"type": "string", "enum": ["delete", "deactivate"]}},
+            "required": ["operationId"],
+            "additionalProperties": False,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = validate_undo(self.body(request))
+        enqueue(undo.undo_start(user=request.user, **body))
         return ok()
 
 

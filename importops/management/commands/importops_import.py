@@ -12,6 +12,7 @@ from importops.importers import registry
 from importops.management.progress import ProgressBar
 from importops.management.watch import follow
 from importops.models import ImportOperation
+from importops.models.operation import ExistingUsers
 from importops.services import intake, parsing, running
 from importops.states import Status
 from importops.tasks import enqueue
@@ -32,9 +33,25 @@ class Command(BaseCommand):
         parser.add_argument("--run", action="store_true", help="start the import once the file is staged")
         parser.add_argument("--wait", action="store_true", help="with --run: wait until the import ends")
         parser.add_argument("--timeout", type=float, default=None, help="with --wait: give up after this many seconds")
+        parser.add_argument(
+            "--existing-users",
+            choices=ExistingUsers.values,
+            default=ExistingUsers.FAIL,
+            help="with --run: fail, skip or update users who already exist (default: fail)",
+        )
+        parser.add_argument("--update-passwords", action="store_true", help="with update: replace passwords too")
 
     def handle(
-        self, *args: Any, file: Path, importer: str, run: bool, wait: bool, timeout: float | None, **options: Any
+        self,
+        *args: Any,
+        file: Path,
+        importer: str,
+        run: bool,
+        wait: bool,
+        timeout: float | None,
+        existing_users: str,
+        update_passwords: bool,
+        **options: Any,
     ) -> None:
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
@@ -61,15 +78,17 @@ class Command(BaseCommand):
             self.stdout.write("Start it with --run, import.run, or the admin.")
             return
         try:
-            enqueue(running.run_start(user=None))
+            enqueue(running.run_start(user=None, existing_users=existing_users, update_passwords=update_passwords))
         except ImportOpsError as exc:
             raise CommandError(exc.message) from exc
         if not wait:
             self.stdout.write("Started: a worker runs it. Follow it with: python manage.py importops_status --watch")
             return
         final = follow(operation.pk, self.stdout, timeout=timeout)
-        completed, failed = final.progress()
-        summary = f"{final.state.label}: {completed:,} created, {failed:,} failed."
+        _, failed = final.progress()
+        outcomes = final.outcomes()
+        done = ", ".join(f"{outcomes[name]:,} {name}" for name in outcomes if name == "created" or outcomes[name])
+        summary = f"{final.state.label}: {done}, {failed:,} failed."
         if final.status != Status.DONE:
             raise CommandError(summary + (f" {final.failure_reason}" if final.failure_reason else ""))
         self.stdout.write(summary + (" List them with: python manage.py importops_errors" if failed else ""))

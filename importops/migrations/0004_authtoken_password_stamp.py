@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('importops', '0002_importedidentity_username'),
+        ('importops', '0003_existing_users_and_changes'),
     ]
 
     operations = [

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class ChangeAction(models.TextChoices):
+    CREATED = "created"
+    UPDATED = "updated"
+    SKIPPED = "skipped"
+    UNCHANGED = "unchanged"  # recorded only when the run linked importIds to the user
+
+
+class UndoOutcome(models.TextChoices):
+    DELETED = "deleted"
+    DEACTIVATED = "deactivated"
+    REVERTED = "reverted"
+    UNLINKED = "unlinked"
+    KEPT_LOGGED_IN = "kept-logged-in", "kept: logged in since"
+    KEPT_CHANGED = "kept-changed-since", "kept: changed since"
+    GONE = "gone", "already gone"
+
+
+class ImportChange(models.Model):
+    """What a run did to one existing or new user: the change report, and what makes an undo exact.
+
+    ``changes`` is ``{field: {"old": ..., "new": ...}}``: for a created user the values the
+    run set (old is null), for an updated one the fields it changed; ``groups`` lists the
+    importable groups. ``linked`` names the importIds the run linked to an existing user.
+    ``password_hashes`` keeps ``{"old", "new"}`` hashes when a run replaced a password (only
+    when it was told to), for the undo; they are never shown.
+    """
+
+    operation = models.ForeignKey("importops.ImportOperation", on_delete=models.CASCADE, related_name="changes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=ChangeAction.choices)
+    import_id = models.CharField("importId", max_length=255, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    username = models.CharField(max_length=255, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    linked = models.JSONField(default=list, blank=True)
+    password_hashes = models.JSONField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField()
+    undo = models.CharField(max_length=24, choices=UndoOutcome.choices, blank=True)
+
+    class Meta:
+        verbose_name = "user change"
+        indexes = [models.Index(fields=["operation", "action", "id"], name="importops_change_action")]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.email or self.username or self.import_id}"
