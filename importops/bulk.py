@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
@@ -46,7 +46,7 @@ class InArray(Expression):
     def get_source_expressions(self) -> list[Any]:
         return [self.lhs]
 
-    def set_source_expressions(self, exprs: list[Any]) -> None:
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
         (self.lhs,) = exprs
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple[Any, ...]]:
@@ -54,7 +54,8 @@ class InArray(Expression):
             raise EmptyResultSet
         lhs_sql, lhs_params = compiler.compile(self.lhs)
         if connection.vendor == "postgresql":
-            element = self.lhs.output_field.db_type(connection) or "text"
+            resolved = cast(Expression, self.lhs)  # an F() is resolved to a column before compiling
+            element = resolved.output_field.db_type(connection) or "text"
             return f"{lhs_sql} = ANY(%s::{element}[])", (*lhs_params, array_literal(self.values))
         return f"{lhs_sql} IN ({', '.join(['%s'] * len(self.values))})", (*lhs_params, *self.values)
 
@@ -76,18 +77,19 @@ def insert_rows(
         model._default_manager.bulk_create([model(**dict(zip(columns, row, strict=True)), **constants) for row in rows])
         return
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    selects, params, names = [], [], []
+    selects, params, fields = [], [], []
     for index, column in enumerate(columns):
         field = by_attname[column]
         values = [_db_value(field, row[index]) for row in rows]
         selects.append(f"unnest(%s::{field.db_type(connection)}[])")
         params.append(array_literal(values))
-        names.append(connection.ops.quote_name(field.column))
+        fields.append(field)
     for column, value in constants.items():
         field = by_attname[column]
         selects.append(f"%s::{field.db_type(connection)}")
         params.append(_db_value(field, value))
-        names.append(connection.ops.quote_name(field.column))
+        fields.append(field)
+    names = [connection.ops.quote_name(cast(str, field.column)) for field in fields]  # concrete: never None
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(selects)}", params)

@@ -42,9 +42,20 @@ class Fold(Func):
 
     output_field = CharField()
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[Any, ...]]:
         if connection.vendor == "postgresql":
-            return super().as_sql(compiler, connection, template="LOWER(NORMALIZE(%(expressions)s, NFKC))", **extra)
-        if connection.vendor == "sqlite":
-            return super().as_sql(compiler, connection, function=SQLITE_FUNCTION, **extra)
-        return super().as_sql(compiler, connection, function="LOWER", **extra)
+            template = "LOWER(NORMALIZE(%(expressions)s, NFKC))"
+        elif connection.vendor == "sqlite":
+            function = SQLITE_FUNCTION
+        else:
+            function = "LOWER"
+        sql, params = super().as_sql(compiler, connection, function, template, arg_joiner, **extra_context)
+        return sql, tuple(params)

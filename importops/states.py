@@ -1,4 +1,4 @@
-"""Operation statuses and the public state each maps to (SPEC section 4). Pure functions."""
+"""Operation statuses and the public state each maps to (docs/api.md, "States"). Pure functions."""
 
 from __future__ import annotations
 

@@ -12,12 +12,12 @@ import operator
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from functools import reduce
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -28,18 +28,11 @@ from django.db.models import Q
 from importops.bulk import InArray, insert_rows
 from importops.errors import UserError
 from importops.folding import Fold, fold, normalize_identity
+from importops.staged import REDACTED, StagedUser, error_entry
 from importops.validation import first_non_blank, non_blank
 
 BCRYPT_HASH = re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")
 NOT_USERNAME_CHARS = re.compile(r"[^\w.@+-]")
-REDACTED = "[redacted]"
-#: Staged keys the user row itself records (importIds are the identity's own column).
-MAPPED_KEYS = frozenset({"emails", "importIds", "username", "name", "deleted", "roles"})
-
-
-def error_entry(code: UserError, field_name: str | None = None, value: str | None = None) -> dict[str, Any]:
-    """The error entry a failed record keeps (SPEC section 6)."""
-    return {"message": code.value, "field": field_name, "value": value}
 
 
 class Membership(NamedTuple):
@@ -50,65 +43,33 @@ class Membership(NamedTuple):
     group_column: str
 
 
-@dataclass
-class StagedUser:
-    """A staged record read for import: what the adapter needs, nothing more."""
-
-    record_id: int
-    email: str
-    username: str
-    name: str
-    active: bool
-    roles: list[str]
-    import_ids: list[str]
-    password: str | None = None
-    bcrypt: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def import_id(self) -> str:
-        """The first importId, or ""."""
-        return self.import_ids[0] if self.import_ids else ""
-
-    @property
-    def import_keys(self) -> list[str]:
-        return [value.lower() for value in self.import_ids]
-
-    def extras(self) -> dict[str, Any]:
-        """What the user row has no column for: kept on the imported identity."""
-        extras = {key: value for key, value in self.data.items() if key not in MAPPED_KEYS}
-        if len(self.data.get("emails") or []) > 1:
-            extras["emails"] = self.data["emails"]
-        return extras
-
-
 class UserAdapter:
     """Staged user → row of ``AUTH_USER_MODEL`` (plus group memberships)."""
 
     def __init__(self) -> None:
-        self.model = get_user_model()
-        self._fields: dict[str, Any] = {}
+        self.model: type[AbstractBaseUser] = get_user_model()
+        self._fields: dict[str, models.Field[Any, Any] | None] = {}
         self.email_field: str = self.model.get_email_field_name()
         self.username_field: str | None = self._find_username_field()
 
     # -- model facts -------------------------------------------------------------------
 
     def _find_username_field(self) -> str | None:
-        if self.model.USERNAME_FIELD != self.email_field:
-            return self.model.USERNAME_FIELD
-        try:
-            self.model._meta.get_field("username")
-        except FieldDoesNotExist:
-            return None
-        return "username"
+        # Every user model defines USERNAME_FIELD; AbstractBaseUser leaves it to subclasses.
+        username_field: str = self.model.USERNAME_FIELD  # type: ignore[attr-defined]
+        if username_field != self.email_field:
+            return username_field
+        return "username" if self._field("username") is not None else None
 
     def _field(self, name: str) -> models.Field[Any, Any] | None:
+        """The model's field of that name; None when there is none (or only a reverse relation)."""
         if name not in self._fields:
             try:
-                self._fields[name] = self.model._meta.get_field(name)
+                found = self.model._meta.get_field(name)
             except FieldDoesNotExist:
-                self._fields[name] = None
-        return self._fields[name]  # type: ignore[no-any-return]
+                found = None
+            self._fields[name] = found if isinstance(found, models.Field) else None
+        return self._fields[name]
 
     @property
     def needs_username(self) -> bool:
@@ -117,9 +78,14 @@ class UserAdapter:
         return field_ is not None and not field_.blank
 
     @property
-    def has_groups(self) -> bool:
+    def groups_relation(self) -> models.ManyToManyField[Any, Any] | None:
+        """The model's many-to-many to Group (PermissionsMixin's ``groups``), if it has one."""
         field_ = self._field("groups")
-        return field_ is not None and field_.many_to_many
+        return field_ if isinstance(field_, models.ManyToManyField) else None
+
+    @property
+    def has_groups(self) -> bool:
+        return self.groups_relation is not None
 
     # -- pure checks (no database) ------------------------------------------------------
 
@@ -244,7 +210,7 @@ class UserAdapter:
         values.update(self._name_fields(user.name))
         return values
 
-    def build(self, user: StagedUser, *, username: str | None, password: str) -> models.Model:
+    def build(self, user: StagedUser, *, username: str | None, password: str) -> AbstractBaseUser:
         """An unsaved user instance. ``is_staff``/``is_superuser`` are never set."""
         values = {**self.values(user), "password": password}
         if self.username_field and username is not None:
@@ -266,14 +232,14 @@ class UserAdapter:
                 values[key] = value[: field_.max_length or None]
         return values
 
-    def create(self, users: Sequence[tuple[StagedUser, models.Model]]) -> list[models.Model]:
+    def create(self, users: Sequence[tuple[StagedUser, AbstractBaseUser]]) -> list[AbstractBaseUser]:
         """Save the built users in bulk and give them their roles' groups."""
         instances = [instance for _, instance in users]
         self.model._default_manager.bulk_create(instances)
         self.assign_roles([(staged.roles, instance) for staged, instance in users])
         return instances
 
-    def assign_roles(self, pairs: Sequence[tuple[list[str], models.Model]]) -> None:
+    def assign_roles(self, pairs: Sequence[tuple[list[str], AbstractBaseUser]]) -> None:
         """Add each user to the groups named by its roles (groups are created if missing)."""
         if not self.has_groups:
             return
@@ -324,8 +290,8 @@ class UserAdapter:
             found |= set(rows.values_list("pk", flat=True))
         if apps.is_installed("guardian"):
             object_permissions = apps.get_model("guardian", "UserObjectPermission")._default_manager
-            rows = object_permissions.filter(InArray("user_id", pks), content_type__app_label="importops")
-            found |= set(rows.values_list("user_id", flat=True))
+            held = object_permissions.filter(InArray("user_id", pks), content_type__app_label="importops")
+            found |= set(held.values_list("user_id", flat=True))
         return found
 
     def importable_groups(self, pks: Iterable[Any], names: Iterable[str]) -> dict[Any, set[str]]:
@@ -343,10 +309,12 @@ class UserAdapter:
 
     def save_values(self, rows: Sequence[tuple[Any, dict[str, Any]]]) -> None:
         """Write ``{field: value}`` onto existing users (one bulk UPDATE per set of fields)."""
-        by_fields: dict[tuple[str, ...], list[models.Model]] = {}
+        by_fields: dict[tuple[str, ...], list[AbstractBaseUser]] = {}
         for pk, values in rows:
             if values:
-                by_fields.setdefault(tuple(sorted(values)), []).append(self.model(pk=pk, **values))
+                instance = self.model(**values)
+                instance.pk = pk
+                by_fields.setdefault(tuple(sorted(values)), []).append(instance)
         for fields, instances in by_fields.items():
             self.model._default_manager.bulk_update(instances, list(fields))
 
@@ -369,9 +337,10 @@ class UserAdapter:
         )
 
     def _through(self) -> Membership:
-        relation = self.model._meta.get_field("groups")
+        """Called only when ``has_groups``."""
+        relation = cast("models.ManyToManyField[Any, Any]", self.groups_relation)
         return Membership(
-            relation.remote_field.through,  # type: ignore[union-attr]
-            f"{relation.m2m_field_name()}_id",  # type: ignore[union-attr]
-            f"{relation.m2m_reverse_field_name()}_id",  # type: ignore[union-attr]
+            relation.remote_field.through,
+            f"{relation.m2m_field_name()}_id",
+            f"{relation.m2m_reverse_field_name()}_id",
         )

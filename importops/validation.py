@@ -42,6 +42,10 @@ def obj(value: Any) -> str | None:
     return None if isinstance(value, dict) else "must be an object"
 
 
+def array(value: Any) -> str | None:
+    return None if isinstance(value, list) else "must be an array"
+
+
 def strings(value: Any) -> str | None:
     ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
     return None if ok else "must be an array of strings"
@@ -129,12 +133,7 @@ def validate_user(value: Any, *, path: str = "") -> dict[str, Any]:
 def validate_users(body: Any) -> list[dict[str, Any]]:
     """``{"users": [...]}`` strictly; unknown per-user keys dropped, any other top-level key refused."""
     problems: list[str] = []
-    cleaned = clean_object(
-        body,
-        {"users": lambda v: None if isinstance(v, list) else "must be an array"},
-        required=("users",),
-        problems=problems,
-    )
+    cleaned = clean_object(body, {"users": array}, required=("users",), problems=problems)
     users = []
     for index, user in enumerate(cleaned.get("users", [])):
         users.append(clean_object(user, USER_FIELDS, path=f"users[{index}]", unknown="drop", problems=problems))
@@ -167,12 +166,7 @@ def validate_selection(body: Any) -> tuple[bool, list[str], dict[str, Any]]:
     """(import all?, selected importIds, policy arguments) from the 7.0 or the pre-7.0
     startImport body (the existing-user policy beside ``input`` is an extension)."""
     problems: list[str] = []
-    outer = clean_object(
-        body,
-        {"input": lambda v: None if isinstance(v, dict) else "must be an object", **POLICY_FIELDS},
-        required=("input",),
-        problems=problems,
-    )
+    outer = clean_object(body, {"input": obj, **POLICY_FIELDS}, required=("input",), problems=problems)
     policy = policy_arguments(outer)
     given = outer.get("input", {})
     users = given.get("users") if isinstance(given, dict) else None

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:
-#   - lint and `makemigrations --check`;
+#   - lint, types (mypy) and `makemigrations --check`;
 #   - Django 6.1 on SQLite (default user model, then a custom email-as-username model);
 #   - Django 6.1 on PostgreSQL, including the end-to-end (real server and worker processes)
 #     and browser (headless Chromium) tests;
@@ -47,6 +47,7 @@ quick="not e2e and not browser and not fuzz"
 username="not email_model"
 
 leg "lint (ruff)" .venv/bin/ruff check .
+leg "types (mypy)" .venv/bin/mypy importops
 leg "migrations are complete (Django 6.1)" env -u DATABASE_URL .venv/bin/python manage.py makemigrations --check --dry-run
 leg "migrations are complete (Django 5.2)" env -u DATABASE_URL .venv-django52/bin/python manage.py makemigrations --check --dry-run
 leg "Django 6.1 / SQLite" env -u DATABASE_URL .venv/bin/python -m pytest -m "$quick and $username" "$@"

@@ -1,4 +1,5 @@
-"""import.addUsers: every rule of SPEC section 5, in order, and its rows of the transition table."""
+"""import.addUsers: every rule of docs/api.md ("Bulk user import"), in order, and its rows of
+"Transitions"."""
 
 import pytest
 

@@ -1,8 +1,9 @@
 """The operations admin: list, read-only detail, Abort behind a confirmation page, history."""
 
 import pytest
+from django.contrib import admin as django_admin
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
@@ -105,6 +106,19 @@ def test_bulk_abort_action_with_confirmation(staff_client):
     staff_client.post(url, {**data, "confirmed": "yes"})
     assert ImportOperation.objects.get(pk=first.pk).status == "importer_import_cancelled"
     assert ImportOperation.objects.get(pk=finished.pk).status == "importer_done"
+
+
+def test_abort_action_called_from_a_projects_own_code_asks_for_confirmation(admin):
+    """The action may be called outside the admin's URLs (a project's own view, a request
+    built by hand: no resolved URL); the confirmation page does not depend on the URL."""
+    operation = make_operation(status="importer_user_selection")
+    request = RequestFactory().post("/elsewhere/", {"action": "abort_selected"})
+    request.user = admin
+    model_admin = django_admin.site.get_model_admin(ImportOperation)
+    response = model_admin.abort_selected(request, ImportOperation.objects.filter(pk=operation.pk))
+    page = response.render().content.decode()
+    assert "Yes, abort" in page and reverse("admin:importops_importoperation_changelist") in page
+    assert ImportOperation.objects.get(pk=operation.pk).status == "importer_user_selection"
 
 
 def test_api_state_changes_appear_in_the_admin_history(api, staff_client):

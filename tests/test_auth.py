@@ -1,4 +1,4 @@
-"""login / logout / me and the X-User-Id / X-Auth-Token scheme (SPEC section 2)."""
+"""login / logout / me and the X-User-Id / X-Auth-Token scheme (docs/api.md, "Authentication")."""
 
 from datetime import timedelta
 

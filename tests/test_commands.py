@@ -2,11 +2,13 @@
 
 import csv
 import io
+import signal
 
 import pytest
 from django.core.management import call_command
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, OutputWrapper
 
+from importops.management.commands import importops_worker
 from importops.management.progress import ProgressBar
 from importops.models import ImportOperation
 from tests.conftest import create_user
@@ -100,6 +102,23 @@ def test_progress_bar_redraws_on_a_terminal_and_prints_lines_otherwise():
     assert "\r" not in plain.getvalue() and plain.getvalue().count("\n") == 2  # first line, then the last
 
 
+def test_progress_bar_redraws_in_place_through_a_commands_stdout():
+    """Commands give the bar their stdout, an OutputWrapper that ends every write with a
+    newline unless told otherwise: a redraw must stay on its line."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    bar = ProgressBar(OutputWrapper(terminal), label="importing")
+    for done in (0, 50, 100):
+        bar.update(done, 100)
+    bar.finish("done")
+    assert terminal.getvalue().count("\r\033[K") == 3
+    assert terminal.getvalue().count("\n") == 2  # after the bar, after the message
+
+
 def test_local_files_are_not_held_to_the_upload_limit(tmp_path, settings):
     settings.IMPORTOPS = {**settings.IMPORTOPS, "MAX_UPLOAD_SIZE": 100}
     path = users_file(tmp_path, 20)
@@ -107,3 +126,43 @@ def test_local_files_are_not_held_to_the_upload_limit(tmp_path, settings):
     out = io.StringIO()
     call_command("importops_import", str(path), "--importer", "jsonl", stdout=out)
     assert "Staged 20 users" in out.getvalue()
+
+
+def test_worker_command_builds_its_own_worker_and_leaves_django_tasks_db_alone(monkeypatch):
+    """importops_worker runs importops' Worker (which hands lanes back on SIGTERM) with
+    db_worker's options, without replacing django-tasks-db's Worker for anyone else."""
+    library_worker = importops_worker.db_worker.Worker
+    seen = {}
+
+    def run(worker):
+        seen.update(worker=worker, library_worker=importops_worker.db_worker.Worker)
+
+    monkeypatch.setattr(importops_worker, "sweep_once", lambda: seen.setdefault("swept", True))
+    monkeypatch.setattr(importops_worker.Worker, "configure_signals", lambda worker: None)
+    monkeypatch.setattr(importops_worker.Worker, "run", run)
+    call_command("importops_worker", "--backend", "worker", "--queue-name", "imports", "--max-tasks", "3")
+    worker = seen["worker"]
+    assert type(worker) is importops_worker.Worker and seen["swept"]
+    assert seen["library_worker"] is library_worker is importops_worker.db_worker.Worker
+    assert (worker.queue_names, worker.max_tasks, worker.backend_name) == (["imports"], 3, "worker")
+    with pytest.raises(CommandError, match="does not reload"):
+        call_command("importops_worker", "--backend", "worker", "--reload")
+
+
+def test_worker_hands_lanes_back_on_sigterm(monkeypatch):
+    stopping = importops_worker.STOPPING
+    monkeypatch.setattr(stopping, "set", lambda: seen.append("stopping"))
+    seen: list[str] = []
+    worker = importops_worker.Worker(
+        queue_names=["default"],
+        excluded_queue_names=[],
+        interval=1,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test",
+    )
+    worker.running_task = True  # mid-task: the library lets it finish instead of exiting
+    worker.shutdown(signal.SIGTERM, None)
+    assert seen == ["stopping"] and worker.running is False

@@ -1,4 +1,4 @@
-"""Concurrent import.new calls against a real HTTP server on PostgreSQL (SPEC section 4):
+"""Concurrent import.new calls against a real HTTP server on PostgreSQL (docs/api.md, "One valid operation"):
 all succeed, each returns a distinct operation, exactly one — the latest — stays valid."""
 
 import json

@@ -1,4 +1,4 @@
-"""What a run does (SPEC section 6): every per-user outcome, passwords, roles, counters,
+"""What a run does (docs/api.md, "What a run does"): every per-user outcome, passwords, roles, counters,
 staging after the run, the error report, signals and failures. Runs with the inline task
 backend on both databases; the suite also runs with a custom email-as-username user model."""
 
@@ -116,7 +116,7 @@ def test_secrets_are_scrubbed_after_processing(api, run_to_end):
 
 
 class TestOutcomes:
-    """Each code of SPEC section 6's table, with its field and value."""
+    """Each code of docs/api.md ("Per-user error codes"), with its field and value."""
 
     def test_invalid_email(self, api, run_to_end):
         import_users(api, run_to_end, [{**user_payload(1), "emails": ["not an email"]}])

@@ -1,4 +1,4 @@
-"""The envelopes of SPEC section 1, and the order in which checks answer."""
+"""The envelopes of docs/api.md ("Envelopes"), and the order in which checks answer."""
 
 import io
 import re

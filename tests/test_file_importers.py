@@ -1,4 +1,4 @@
-"""File importers (SPEC "File importers"): upload (JSON and multipart), parse in the
+"""File importers (docs/api.md, "File importers"): upload (JSON and multipart), parse in the
 background, list, select, start; every malformed file ends in a clear reason or a 4xx."""
 
 import io
@@ -121,6 +121,19 @@ def test_multipart_upload(api, django_capture_on_commit_callbacks):
         response = api.client.post("/api/v1/uploadImportFile", {"file": content, "importerKey": "csv"}, **api.headers)
     assert response.status_code == 200, response.content
     assert (latest().status, latest().count_users, latest().file_name) == ("importer_user_selection", 2, "users.csv")
+
+
+def test_multipart_upload_names_what_is_missing(api):
+    def invalid(form):
+        response = api.client.post("/api/v1/uploadImportFile", form, **api.headers)
+        assert response.status_code == 400 and response.json()["errorType"] == "error-invalid-params"
+        return response.json()["error"]
+
+    content = io.BytesIO(b"ada,ada@example.com,Ada\n")
+    content.name = "users.csv"
+    assert invalid({"fileName": "users.csv"}) == "file: is required\nimporterKey: is required"
+    assert invalid({"file": content}) == "importerKey: is required"
+    assert not ImportOperation.objects.exists()
 
 
 def test_bare_users_csv_with_bom(upload):
@@ -300,7 +313,7 @@ def test_file_data_waits_while_parsing_and_pages(api, upload, settings):
 
 
 def test_file_data_and_progress_without_an_operation(api):
-    # SPEC gives this message without an errorType: section 1 says there is none then.
+    # This message comes without an errorType (docs/api.md, "Envelopes": an import rule).
     expected = {"success": False, "error": "Import Operation Not Found [error-operation-not-found]"}
     assert api.get("getImportFileData").json() == expected
     assert api.get("getImportProgress").json() == expected

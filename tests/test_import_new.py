@@ -1,4 +1,5 @@
-"""import.new (SPEC sections 4 and 5) and the single valid operation."""
+"""import.new and the single valid operation (docs/api.md: "Bulk user import", "One valid
+operation")."""
 
 import re
 

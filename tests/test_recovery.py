@@ -1,5 +1,5 @@
-"""Crash recovery (SPEC section 6, DESIGN "Recovery"), in process: the sweep resumes a run
-no live worker holds, finishes the records a dead lane had claimed, and gives up after
+"""Crash recovery (docs/architecture.md, "Recovery"), in process: the sweep resumes a run no
+live worker holds, finishes the records a dead lane had claimed, and gives up after
 MAX_RESUMES with a reason. (test_e2e_worker.py kills a real worker.)"""
 
 from datetime import timedelta

@@ -1,5 +1,5 @@
 """import.run, import.clear, import.status, getCurrentImportOperation,
-getLatestImportOperations: their rows of the transition table (SPEC section 5)."""
+getLatestImportOperations: their rows of the transition table (docs/api.md, "Transitions")."""
 
 import pytest
 from django.db import transaction

@@ -1,4 +1,4 @@
-"""The status → state mapping of SPEC section 4, row by row."""
+"""The status → state mapping of docs/api.md ("States"), row by row."""
 
 import pytest
 

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from importops.models import ImportChange, ImportedIdentity, ImportOperation
+from importops.users import UserAdapter
 from tests.conftest import Api, create_user, grant, user_payload
 from tests.sync import User, by_email, counts, full_name, groups_of, import_users
 
@@ -117,6 +118,28 @@ def test_deactivate_mode_keeps_the_rows(api, capture):
     undo(api, capture, operation["_id"], mode="deactivate")
     assert User._default_manager.filter(is_active=False).count() == 3
     assert api.get("import.status").json()["operation"]["undo"]["deactivated"] == 3
+
+
+class AdapterWithoutActive(UserAdapter):
+    """A host whose user model keeps no is_active field."""
+
+    def _field(self, name):
+        return None if name == "is_active" else super()._field(name)
+
+
+def test_deactivate_mode_is_refused_when_the_user_model_cannot_deactivate(api, capture, settings):
+    operation = import_users(api, capture, [user_payload(n) for n in range(2)])
+    settings.IMPORTOPS = {**settings.IMPORTOPS, "USER_ADAPTER": "tests.test_undo.AdapterWithoutActive"}
+    response = undo(api, capture, operation["_id"], mode="deactivate")
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "success": False,
+            "errorType": "error-invalid-params",
+            "error": "mode: the user model has no is_active field to deactivate users with",
+        },
+    )
+    assert ImportOperation.objects.get(pk=operation["_id"]).status == "importer_done"
 
 
 def test_undo_is_refused_while_running_twice_or_unknown(api, capture):

@@ -6,13 +6,13 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from importops.admin.paging import CappedPaginator
-from importops.admin.permissions import VIEW
+from importops.admin.permissions import VIEW, ReadOnlyAdmin
 from importops.models import ImportChange
 from importops.services.report import describe_changes
 
 
 @admin.register(ImportChange)
-class ImportChangeAdmin(admin.ModelAdmin):
+class ImportChangeAdmin(ReadOnlyAdmin):
     """The change report of each run: users created, updated (field: old → new) and skipped,
     and what an undo did to each. Read-only; open it from an operation's page."""
 
@@ -21,8 +21,17 @@ class ImportChangeAdmin(admin.ModelAdmin):
     search_fields = ["=import_id", "=email", "=username"]
     paginator = CappedPaginator
     show_full_result_count = False
-    fields = ["operation", "user", "action", "import_id", "email", "username", "what_changed", "linked", "undo"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "operation",
+        "user",
+        "action",
+        "import_id",
+        "email",
+        "username",
+        "what_changed",
+        "linked",
+        "undo",
+    )
 
     @admin.display(description="changes")
     def what_changed(self, obj: ImportChange) -> str:
@@ -33,12 +42,3 @@ class ImportChangeAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm(VIEW)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

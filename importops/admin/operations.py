@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
@@ -72,9 +73,10 @@ class ImportOperationAdmin(RefuseUnstorableText, GuardedModelAdmin):
     ordering = ["-ts"]
     show_full_result_count = False
     actions = ["abort_selected", "undo_selected", "invite_selected"]
-    change_form_template = "admin/importops/importoperation/change_form.html"
+    # The stubs of ModelAdmin (a class variable) and of guardian's mixin (an instance one) disagree.
+    change_form_template = "admin/importops/importoperation/change_form.html"  # type: ignore[misc]
     change_list_template = "admin/importops/importoperation/change_list.html"
-    fields = [
+    fields = readonly_fields = (
         "id",
         "type",
         "importer_key",
@@ -94,8 +96,7 @@ class ImportOperationAdmin(RefuseUnstorableText, GuardedModelAdmin):
         "resumes",
         "failure_reason",
         "failure_traceback",
-    ]
-    readonly_fields = fields
+    )
 
     class Media:
         css = {"all": ["importops/admin.css"]}
@@ -264,7 +265,7 @@ class ImportOperationAdmin(RefuseUnstorableText, GuardedModelAdmin):
             )
         if request.method != "GET":
             return HttpResponseNotAllowed(["GET", "POST"])
-        return self._confirmation(request, [operation])
+        return self._confirmation(request, [operation], single=True)
 
     def undo_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         return undo.undo_view(self, request, self._operation_or_404(request, object_id))
@@ -287,7 +288,7 @@ class ImportOperationAdmin(RefuseUnstorableText, GuardedModelAdmin):
         if request.POST.get("confirmed") == "yes":
             self._abort(request, chosen)
             return None
-        return self._confirmation(request, chosen)
+        return self._confirmation(request, chosen, single=False)
 
     @admin.action(description=_("Send invitations (password-reset email) to their imported users without a password"))
     def invite_selected(self, request: HttpRequest, queryset: QuerySet[ImportOperation]) -> None:
@@ -306,7 +307,8 @@ class ImportOperationAdmin(RefuseUnstorableText, GuardedModelAdmin):
             return
         self.message_user(request, f"Sent {sent} invitation(s).", messages.SUCCESS)
 
-    def _confirmation(self, request: HttpRequest, chosen: list[ImportOperation]) -> HttpResponse:
+    def _confirmation(self, request: HttpRequest, chosen: list[ImportOperation], *, single: bool) -> HttpResponse:
+        """``single``: asked from an operation's page (not the list), so "back" leads there."""
         context = {
             **self.admin_site.each_context(request),
             "title": _("Abort import operations?") if len(chosen) > 1 else _("Abort import operation?"),
@@ -314,8 +316,8 @@ class ImportOperationAdmin(RefuseUnstorableText, GuardedModelAdmin):
             "operations": chosen,
             "stoppable": [op for op in chosen if op.status in STOPPABLE],
             "finished": [op for op in chosen if op.status not in STOPPABLE],
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            "single": len(chosen) == 1 and request.resolver_match.url_name.endswith("_abort"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "single": single,
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/importops/importoperation/abort_confirmation.html", context)

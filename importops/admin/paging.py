@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any, cast
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 
 CAP = 10_000
 
@@ -15,4 +17,4 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[:CAP].count()
+        return cast(QuerySet[Any], self.object_list)[:CAP].count()  # admin changelists page querysets

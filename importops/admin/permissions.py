@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import admin
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from importops.models import ImportOperation
 from importops.services.permissions import can, guardian_enabled
 
-__all__ = ["ABORT", "VIEW", "can", "sees_any_operation", "visible_operations"]
+__all__ = ["ABORT", "VIEW", "ReadOnlyAdmin", "can", "sees_any_operation", "visible_operations"]
 
 VIEW = "importops.view_importoperation"
 ABORT = "importops.abort_importoperation"
@@ -32,3 +34,16 @@ def sees_any_operation(user: Any) -> bool:
     if not user.is_active or not user.is_staff:
         return False
     return visible_operations(user, ImportOperation.objects.all()).exists()
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A model the engine writes and people only read (staged records, the change report)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from importops.admin.paging import CAP, CappedPaginator
-from importops.admin.permissions import ABORT, VIEW, can, sees_any_operation, visible_operations
+from importops.admin.permissions import ABORT, VIEW, ReadOnlyAdmin, can, sees_any_operation, visible_operations
 from importops.admin.safety import RefuseUnstorableText
 from importops.folding import fold
 from importops.models import ImportOperation, ImportRecord
@@ -41,7 +41,7 @@ class OperationFilter(admin.SimpleListFilter):
     parameter_name = "operation__id__exact"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        visible = visible_operations(request.user, ImportOperation.objects.order_by("-ts"))
+        visible = visible_operations(request.user, ImportOperation.objects.latest_first())
         return [(op.pk, f"{op.pk} ({op.type}, {op.ts:%Y-%m-%d %H:%M})") for op in visible[:20]]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[ImportRecord]) -> QuerySet[ImportRecord]:
@@ -49,7 +49,7 @@ class OperationFilter(admin.SimpleListFilter):
 
 
 @admin.register(ImportRecord)
-class ImportRecordAdmin(RefuseUnstorableText, admin.ModelAdmin):
+class ImportRecordAdmin(RefuseUnstorableText, ReadOnlyAdmin):
     list_display = ["id", "operation_id", "data_type", "email", "username", "import_id", "error_codes", "skipped"]
     list_filter = [OperationFilter, "data_type", HasErrorsFilter]
     # "=" lookups: exact matches on the (operation, column) indexes. Values are stored
@@ -58,14 +58,22 @@ class ImportRecordAdmin(RefuseUnstorableText, admin.ModelAdmin):
     paginator = CappedPaginator
     show_full_result_count = False
     list_per_page = 50
-    fields = ["id", "operation", "data_type", "shown_data", "shown_errors", "password_kind", "skipped", "lane"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "id",
+        "operation",
+        "data_type",
+        "shown_data",
+        "shown_errors",
+        "password_kind",
+        "skipped",
+        "lane",
+    )
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         # Always one operation's records: every filter and search then runs on an
         # (operation, column) index, and nothing counts the whole table.
         if OperationFilter.parameter_name not in request.GET:
-            latest = visible_operations(request.user, ImportOperation.objects.order_by("-ts")).first()
+            latest = visible_operations(request.user, ImportOperation.objects.latest_first()).first()
             if latest is not None:
                 query = request.GET.copy()
                 query[OperationFilter.parameter_name] = latest.pk
@@ -98,15 +106,6 @@ class ImportRecordAdmin(RefuseUnstorableText, admin.ModelAdmin):
             return queryset, False
         matches = queryset.filter(Q(email=fold(term)) | Q(username=fold(term)) | Q(import_id=term.lower())).order_by()
         return queryset.filter(pk__in=list(matches.values_list("pk", flat=True)[:CAP])), False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("errors"))
     def error_codes(self, obj: ImportRecord) -> str:

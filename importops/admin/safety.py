@@ -3,7 +3,7 @@ compares) in a search, a filter value or an object id answers 400 or "not found"
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -18,7 +18,7 @@ class RefuseUnstorableText:
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if any(jsonsafe.text_problem(value) for _, values in request.GET.lists() for value in values):
             return HttpResponseBadRequest("The query contains text no database can compare (a NUL character).")
-        return super().changelist_view(request, extra_context)  # type: ignore[misc, no-any-return]
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
         if jsonsafe.text_problem(object_id):
@@ -26,7 +26,10 @@ class RefuseUnstorableText:
         return super().get_object(request, object_id, from_field)  # type: ignore[misc]
 
 
-def object_or_404(queryset: QuerySet[Any], object_id: str) -> Model:
+M = TypeVar("M", bound=Model)
+
+
+def object_or_404(queryset: QuerySet[M], object_id: str) -> M:
     """``get_object_or_404`` by primary key, for ids from a URL (which may hold a NUL)."""
     if jsonsafe.text_problem(object_id):
         raise Http404

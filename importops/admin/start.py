@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from importops.admin.safety import object_or_404
@@ -29,15 +30,15 @@ from importops.tasks import enqueue
 SHOWN_USERS = 500
 
 
+def _importer_choices() -> list[tuple[str, str]]:
+    return [(importer.key, importer.name) for importer in registry.listed()]
+
+
 class StartImportForm(forms.Form):
-    importer = forms.ChoiceField(help_text=_("The file's format."))
+    importer = forms.ChoiceField(choices=_importer_choices, help_text=_("The file's format."))
     file = forms.FileField(
         help_text=_("A Rocket.Chat CSV ZIP or users.csv, a Slack member list (CSV), or a .jsonl file.")
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["importer"].choices = [(i.key, i.name) for i in registry.listed()]
 
 
 def _require_run_import(request: HttpRequest) -> None:
@@ -45,7 +46,7 @@ def _require_run_import(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-def _context(model_admin: Any, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+def _context(model_admin: Any, request: HttpRequest, title: str | Promise, **extra: Any) -> dict[str, Any]:
     request.current_app = model_admin.admin_site.name
     return {**model_admin.admin_site.each_context(request), "title": title, "opts": model_admin.opts, **extra}
 

@@ -3,7 +3,7 @@ and its raw value is shown once, on the page that created it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from importops.admin.safety import RefuseUnstorableText
 from importops.models import AuthToken
-from importops.models.token import TokenKind
+from importops.models.token import AuthTokenQuerySet, TokenKind
 from importops.services.audit import ADDITION, CHANGE, audit
 
 
@@ -30,10 +30,11 @@ class LiveFilter(admin.SimpleListFilter):
         return [("yes", "Live"), ("no", "Expired or revoked")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[AuthToken]) -> QuerySet[AuthToken]:
+        # The changelist's queryset comes from AuthToken.objects, so it is an AuthTokenQuerySet.
         if self.value() == "yes":
-            return queryset.live()  # type: ignore[attr-defined,no-any-return]
+            return cast(AuthTokenQuerySet, queryset).live()
         if self.value() == "no":
-            return queryset.dead()  # type: ignore[attr-defined,no-any-return]
+            return cast(AuthTokenQuerySet, queryset).dead()
         return queryset
 
 
@@ -47,8 +48,7 @@ class AuthTokenAdmin(RefuseUnstorableText, admin.ModelAdmin):
     list_display = ["id", "user", "kind", "name", "created_at", "expires_at", "last_used_at", "revoked_at", "is_live"]
     list_filter = ["kind", LiveFilter]
     list_select_related = ["user"]
-    fields = ["user", "kind", "name", "created_at", "expires_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("user", "kind", "name", "created_at", "expires_at", "last_used_at", "revoked_at")
     actions = ["revoke_selected"]
     change_list_template = "admin/importops/authtoken/change_list.html"
 
@@ -91,7 +91,6 @@ class AuthTokenAdmin(RefuseUnstorableText, admin.ModelAdmin):
                 user=form.cleaned_data["user"], kind=TokenKind.PERSONAL, name=form.cleaned_data["name"]
             )
             audit(user=request.user, obj=token, action=ADDITION, message="Created a personal access token")
-            form = None
         context = {
             **self.admin_site.each_context(request),
             "title": _("Create an API token"),

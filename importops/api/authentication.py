@@ -1,4 +1,4 @@
-"""The X-User-Id / X-Auth-Token pair (SPEC section 2)."""
+"""The X-User-Id / X-Auth-Token pair (docs/api.md, "Authentication")."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ wire contract.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rest_framework import views
 from rest_framework.exceptions import ParseError
@@ -43,6 +43,10 @@ def largest_body() -> int:
     return max(int(importops_settings.MAX_REQUEST_SIZE), upload_body_limit())
 
 
+if TYPE_CHECKING:
+    from rest_framework.settings import _Settings
+
+
 class _DRFDefaults(APISettings):
     """DRF's own defaults, whatever the host's ``REST_FRAMEWORK`` says."""
 
@@ -51,7 +55,8 @@ class _DRFDefaults(APISettings):
         return {}
 
 
-DRF_DEFAULTS = _DRFDefaults()
+# Typed as the stubs type DRF's api_settings, which it stands in for.
+DRF_DEFAULTS = cast("_Settings", _DRFDefaults())
 
 
 class PinnedJSONRenderer(JSONRenderer):
@@ -135,7 +140,7 @@ class APIView(views.APIView):
         return int(importops_settings.MAX_REQUEST_SIZE)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        # Body size is the first check of all (SPEC section 1), before authentication.
+        # Body size is the first check of all (docs/api.md, "Order of checks"), before authentication.
         limit = self.body_limit()
         if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             # WSGI hands Django a chunked body with no length, which it reads as empty.

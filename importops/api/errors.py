@@ -1,4 +1,4 @@
-"""One exception handler for every envelope of SPEC section 1."""
+"""One exception handler for every envelope of docs/api.md ("Envelopes")."""
 
 from __future__ import annotations
 

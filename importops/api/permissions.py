@@ -1,4 +1,4 @@
-"""Rocket.Chat permissions as Django permissions (SPEC section 3)."""
+"""Rocket.Chat permissions as Django permissions (docs/api.md, "Permissions")."""
 
 from __future__ import annotations
 

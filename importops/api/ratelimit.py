@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import caches
+from django.http import HttpRequest
 
 from importops.conf import importops_settings
 from importops.timestamps import epoch_ms
@@ -74,7 +75,7 @@ def reset(name: str) -> None:
     caches[importops_settings.CACHE].delete_many(list(_keys(name)))
 
 
-def client_address(request) -> str:  # type: ignore[no-untyped-def]
+def client_address(request: HttpRequest) -> str:
     """REMOTE_ADDR, unless TRUSTED_PROXY_HEADER names the header a trusted proxy sets."""
     header = importops_settings.TRUSTED_PROXY_HEADER
     if header:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -22,7 +22,6 @@ from drf_spectacular.settings import patched_settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import NotFound
-from rest_framework.metadata import SimpleMetadata
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
@@ -30,8 +29,7 @@ from rest_framework.response import Response
 from rest_framework.schemas.generators import is_api_view
 
 from importops import __version__
-from importops.api.base import DRF_DEFAULTS, PinnedContentNegotiation
-from importops.api.errors import exception_handler
+from importops.api.base import APIView
 from importops.states import State, Status
 
 
@@ -110,8 +108,13 @@ COMPONENTS: dict[str, dict[str, Any]] = {
         contentType=STRING,
         failureReason=STRING,
     ),
-    "Me": _object(list(ME), **ME),
-    "MeSuccess": _object([*ME, "success"], **ME, success=TRUE),
+    "Me": {"type": "object", "properties": ME, "required": list(ME), "additionalProperties": False},
+    "MeSuccess": {
+        "type": "object",
+        "properties": {**ME, "success": TRUE},
+        "required": [*ME, "success"],
+        "additionalProperties": False,
+    },
     "ImportUser": {
         "type": "object",
         "description": "One user. `null` means absent; unknown keys are dropped; no type coercion.",
@@ -307,7 +310,7 @@ LOGIN = extend(
 )
 
 
-class TokenHeaderScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class TokenHeaderScheme(OpenApiAuthenticationExtension):
     target_class = "importops.api.authentication.TokenHeaderAuthentication"
     name = ["userId", "authToken"]
 
@@ -333,7 +336,7 @@ class Generator(SchemaGenerator):
 
     def get_schema(self, request: Any = None, public: bool = False) -> Any:
         self._initialise_endpoints()
-        views = {callback.cls for _, _, _, callback in self.endpoints}
+        views = {endpoint[3].cls for endpoint in cast(Any, self.endpoints)}
         with _LOCK:
             for view in views:
                 view.schema = AutoSchema()  # a descriptor: it must stay for the whole run
@@ -362,22 +365,13 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-class _Pinned:
-    """What DRF would read from the host's REST_FRAMEWORK, set here (as api.base.APIView does)."""
+class _Pinned(APIView):
+    """importops' base view (everything DRF would read from the host pinned), public."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     parser_classes: list[Any] = []
     throttle_classes: list[Any] = []
-    content_negotiation_class = PinnedContentNegotiation
-    metadata_class = SimpleMetadata
-    versioning_class = None
-    pagination_class = None
-    settings = DRF_DEFAULTS
-    schema = None  # a page about the API, not part of it
-
-    def get_exception_handler(self) -> Any:
-        return exception_handler
 
 
 class SchemaView(_Pinned, SpectacularAPIView):

@@ -1,4 +1,5 @@
-"""JSON shapes of the API's bodies (SPEC sections 2 and 4, and the file importers)."""
+"""JSON shapes of the API's bodies (docs/api.md: "Authentication", "The operation object",
+"File importers")."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from importops.validation import first_non_blank
 
 
 def operation_json(operation: ImportOperation) -> dict[str, Any]:
-    """The operation object (SPEC section 4); ``count`` only once it had data."""
+    """The operation object (docs/api.md, "The operation object"); ``count`` only once it had data."""
     completed, failed = operation.progress()
     body: dict[str, Any] = {
         "_id": operation.pk,

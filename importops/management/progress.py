@@ -6,13 +6,17 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
+from django.core.management.base import OutputWrapper
+
 WIDTH = 30
 PLAIN_INTERVAL = 5.0
 
 
 class ProgressBar:
-    def __init__(self, stream: TextIO, *, label: str, tty: bool | None = None) -> None:
-        self.stream = stream
+    def __init__(self, stream: OutputWrapper | TextIO, *, label: str, tty: bool | None = None) -> None:
+        # A command's stdout (an OutputWrapper) ends every write with a newline unless told
+        # otherwise, which would turn each redraw into a new line: write through one, unended.
+        self.stream = stream if isinstance(stream, OutputWrapper) else OutputWrapper(stream)
         self.label = label
         self.tty = stream.isatty() if tty is None else tty
         self.started = time.monotonic()
@@ -33,17 +37,17 @@ class ProgressBar:
         if note:
             text += f" {note}"
         if self.tty:
-            self.stream.write("\r\033[K" + text)
+            self.stream.write("\r\033[K" + text, ending="")
             self.stream.flush()
             self.drawn = True
         elif time.monotonic() - self.last_plain >= PLAIN_INTERVAL or (total and done >= total):
-            self.stream.write(text + "\n")
+            self.stream.write(text + "\n", ending="")
             self.stream.flush()
             self.last_plain = time.monotonic()
 
     def finish(self, message: str = "") -> None:
         if self.tty and self.drawn:
-            self.stream.write("\n")
+            self.stream.write("\n", ending="")
         if message:
-            self.stream.write(message + "\n")
+            self.stream.write(message + "\n", ending="")
         self.stream.flush()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
+from django.core.management.base import OutputWrapper
+
 from importops.management.progress import ProgressBar
 from importops.models import ImportOperation
 from importops.states import FINISHED, State
@@ -14,7 +16,7 @@ NO_WORKER_HINT_AFTER = 15.0
 
 
 def follow(
-    operation_id: str, stream: TextIO, *, timeout: float | None = None, tty: bool | None = None
+    operation_id: str, stream: OutputWrapper | TextIO, *, timeout: float | None = None, tty: bool | None = None
 ) -> ImportOperation:
     """Poll until the operation finishes (or ``timeout`` passes); return its last state."""
     bar = ProgressBar(stream, label="importing", tty=tty)

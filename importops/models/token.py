@@ -5,8 +5,10 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -19,9 +21,9 @@ def token_digest(raw: str) -> str:
     return base64.b64encode(hashlib.sha256(raw.encode()).digest()).decode()
 
 
-def password_stamp(user: models.Model) -> str:
+def password_stamp(user: AbstractBaseUser) -> str:
     """Changes whenever the user's password does: Django's session hash (an HMAC of it)."""
-    return user.get_session_auth_hash()  # type: ignore[attr-defined, no-any-return]
+    return user.get_session_auth_hash()
 
 
 class TokenKind(models.TextChoices):
@@ -45,7 +47,7 @@ class AuthTokenManager(models.Manager.from_queryset(AuthTokenQuerySet)):  # type
         token = self.create(
             digest=token_digest(raw),
             user=user,
-            password_stamp=password_stamp(user),
+            password_stamp=password_stamp(cast(AbstractBaseUser, user)),
             kind=kind,
             name=name,
             created_at=now,

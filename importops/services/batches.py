@@ -1,9 +1,5 @@
-"""One batch of a run (DESIGN: "Batches"): claim records, hash passwords outside any
-transaction, then judge and create users in one short transaction.
-
-Lock order, in every batch transaction: the operation row (shared) first, then records.
-Stop calls lock the operation row, then delete records; the other order would deadlock.
-"""
+"""One batch of a run: claim records, hash passwords outside any transaction, then judge and
+create users in one short transaction (docs/architecture.md: "Batches", "Locks")."""
 
 from __future__ import annotations
 
@@ -34,8 +30,9 @@ from importops.services.judge import STAGED_ROW_FIELDS, StagedRow, Verdict, judg
 from importops.services.locks import operation_share_lock
 from importops.services.staging import importable_roles
 from importops.signals import users_imported
+from importops.staged import StagedUser
 from importops.states import IMPORTING
-from importops.users import StagedUser, UserAdapter
+from importops.users import UserAdapter
 
 logger = logging.getLogger("importops")
 
@@ -162,7 +159,7 @@ def _commit_batch(
             lock=True,
         )
         ok = [v for v in verdicts if v.error is None]
-        context = {"operation_id": operation_id, "importer_key": importer_key, "now": now}
+        context: dict[str, Any] = {"operation_id": operation_id, "importer_key": importer_key, "now": now}
         created = _create_users([v for v in ok if v.outcome == CREATE], user_adapter, passwords, **context)
         _update_users([v for v in ok if v.outcome == UPDATE], user_adapter)
         _link_and_record([v for v in ok if v.outcome != CREATE], **context)

@@ -55,7 +55,7 @@ def resolve(host: str, port: int) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise _refuse(f"the host {host!r} does not resolve ({exc})") from exc
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     if not importops_settings.DOWNLOAD_ALLOW_LOCAL_ADDRESSES:
         for address in addresses:
             ip = ipaddress.ip_address(address.split("%")[0])

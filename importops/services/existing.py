@@ -18,7 +18,8 @@ from importops.errors import UserError
 from importops.models.operation import ExistingUsers
 from importops.services.judge import MATCH_FIELDS, Verdict
 from importops.services.staging import importable_roles
-from importops.users import REDACTED, UserAdapter, error_entry
+from importops.staged import REDACTED, error_entry
+from importops.users import UserAdapter
 
 CREATE, UPDATE, UNCHANGED, SKIP = "create", "update", "unchanged", "skip"
 PASSWORD = "password"  # noqa: S105 (a field name)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.files.storage import storages
+from django.core.files.storage import Storage, storages
 from django.db import transaction
 
 from importops.conf import importops_settings
 from importops.models import ImportOperation
 
 
-def storage():  # type: ignore[no-untyped-def]
+def storage() -> Storage:
     return storages[importops_settings.FILE_STORAGE]
 
 

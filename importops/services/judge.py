@@ -13,7 +13,7 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import reduce
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -23,7 +23,8 @@ from importops.errors import UserError
 from importops.models import ImportChange, ImportedIdentity, ImportRecord
 from importops.models.operation import ExistingUsers
 from importops.models.record import DataType
-from importops.users import StagedUser, UserAdapter, error_entry
+from importops.staged import StagedUser, error_entry
+from importops.users import UserAdapter
 
 Key = tuple[str, str]
 KEY_FIELDS = {"e": "emails", "u": "username", "i": "importIds"}
@@ -126,6 +127,7 @@ def judge(
         {*taken_emails.values(), *taken_usernames.values(), *owners},
         changes=policy != ExistingUsers.FAIL,
     )
+    found = Found(identities, taken_emails, taken_usernames, ours)
     staged_usernames = _staged_usernames(operation_id, derived_names)
 
     for record, verdict, record_keys in zip(records, verdicts, keys, strict=True):
@@ -133,11 +135,11 @@ def judge(
         if verdict.error is None:
             verdict.error = _duplicate(record.pk, record_keys, first_seen)
         if verdict.error is None and policy != ExistingUsers.FAIL:
-            verdict.error = _match(verdict, record_keys, operation_id, identities, taken_emails, taken_usernames, ours)
+            verdict.error = _match(verdict, record_keys, operation_id, found)
             if verdict.error is None and verdict.match is not None:
                 verdict.error = _conflict(verdict, policy, taken_emails, state)
         elif verdict.error is None:
-            verdict.error = _taken(user, record_keys, operation_id, identities, taken_emails, taken_usernames, ours)
+            verdict.error = _taken(user, record_keys, operation_id, found)
         for key in record_keys:
             first_seen.setdefault(key, record.pk)
         if verdict.error is not None or verdict.match is not None:
@@ -221,6 +223,16 @@ def _staged_usernames(operation_id: str, names: set[str]) -> set[str]:
     return set(rows.values_list("username", flat=True))
 
 
+class Found(NamedTuple):
+    """What a batch's lookups found: identities by importId key (their operation, their user),
+    existing users by case-folded email and username, and the users this operation wrote."""
+
+    identities: dict[str, tuple[str | None, Any]]
+    emails: dict[str, Any]
+    usernames: dict[str, Any]
+    ours: set[Any]
+
+
 def _duplicate(pk: int, keys: list[Key], first_seen: dict[Key, int]) -> dict[str, Any] | None:
     for kind, value in keys:
         if first_seen.get((kind, value), pk) < pk:
@@ -232,11 +244,9 @@ def _taken(
     user: StagedUser,
     keys: list[Key],
     operation_id: str,
-    identities: dict[str, str | None],
-    taken_emails: dict[str, Any],
-    taken_usernames: dict[str, Any],
-    ours: set[Any],
+    found: Found,
 ) -> dict[str, Any] | None:
+    identities, taken_emails, taken_usernames, ours = found
     for kind, value in keys:
         if kind == "i" and value in identities:
             code = UserError.DUPLICATE if identities[value][0] == operation_id else UserError.ALREADY_IMPORTED
@@ -255,14 +265,12 @@ def _match(
     verdict: Verdict,
     keys: list[Key],
     operation_id: str,
-    identities: dict[str, tuple[str | None, Any]],
-    taken_emails: dict[str, Any],
-    taken_usernames: dict[str, Any],
-    ours: set[Any],
+    found: Found,
 ) -> dict[str, Any] | None:
     """Find the existing user a staged user names: by importId, then email, then username.
     Sets ``match``, ``matched_by`` and ``link`` (its importIds no user holds yet)."""
     user = verdict.user
+    identities, taken_emails, taken_usernames, ours = found
     owners: dict[str, Any] = {}
     for kind, value in keys:
         if kind != "i" or value not in identities:

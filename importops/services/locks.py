@@ -1,4 +1,4 @@
-"""The creation lock and the operation-row locks (DESIGN: "Locks").
+"""The creation lock and the operation-row locks (docs/architecture.md, "Locks").
 
 - ``creation_lock``: serializes creating and clearing operations. A PostgreSQL advisory
   transaction lock; SQLite's IMMEDIATE transactions already serialize writers.

@@ -1,4 +1,4 @@
-"""Crash recovery (DESIGN: "Recovery").
+"""Crash recovery (docs/architecture.md, "Recovery").
 
 A run whose every lease has expired (its workers died or were killed) is resumed: drain
 tasks take over the expired lanes, starting with the records those lanes had claimed.

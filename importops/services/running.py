@@ -1,4 +1,5 @@
-"""Running an import: start, drain lane by lane, finish or fail (DESIGN: "Background work").
+"""Running an import: start, drain lane by lane, finish or fail (docs/architecture.md,
+"How an import run flows").
 
 A run has ``PARALLELISM`` lanes (see ``ImportLane``). ``run_start`` asks for one drain task
 per lane. A drain task works up to DRAIN_THREADS lanes at once; a lane is taken when free or
@@ -42,7 +43,7 @@ MAX_BATCH_GROWTH = 4
 
 
 def adapter() -> UserAdapter:
-    return importops_settings.USER_ADAPTER()  # type: ignore[no-any-return]
+    return importops_settings.USER_ADAPTER()
 
 
 # -- starting -------------------------------------------------------------------------

@@ -121,7 +121,7 @@ def importable_roles() -> set[str]:
 
 
 def users_add(*, user: Any, users: list[dict[str, Any]]) -> None:
-    """``import.addUsers``: the rules of SPEC section 5, in order; all-or-nothing."""
+    """``import.addUsers``: the rules of docs/api.md ("Bulk user import"), in order; all-or-nothing."""
     if not users:
         return
     operation = ImportOperation.objects.latest_or_raise(errors.OperationNotInitialized)

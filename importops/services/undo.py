@@ -47,6 +47,8 @@ def undo_start(*, user: Any, operation_id: str, mode: str = UndoMode.DELETE) -> 
     canceled — never while it runs, and never twice. The caller needs the abort permission
     on the operation (globally or as an object permission).
     """
+    if mode == UndoMode.DEACTIVATE and importops_settings.USER_ADAPTER()._field("is_active") is None:
+        raise errors.Invalid(["mode: the user model has no is_active field to deactivate users with"])
     with transaction.atomic():
         operation = ImportOperation.objects.filter(pk=operation_id).first()
         if operation is None:
@@ -171,7 +173,8 @@ def _undo_changes(
     user_adapter.save_values(restore)
     user_adapter.change_groups(add=[], remove=remove_groups)
     if deactivate:
-        user_adapter.model._default_manager.filter(InArray("pk", deactivate)).update(is_active=False)
+        # A field of the host's user model (AbstractBaseUser, as typed, only declares it).
+        user_adapter.model._default_manager.filter(InArray("pk", deactivate)).update(**{"is_active": False})
     if delete:
         user_adapter.model._default_manager.filter(InArray("pk", delete)).delete()
     return [change.undo for change in changes]

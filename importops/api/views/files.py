@@ -1,4 +1,4 @@
-"""File importer endpoints (SPEC "File importers", Rocket.Chat 3.0.0)."""
+"""File importer endpoints (docs/api.md, "File importers"; Rocket.Chat 3.0.0)."""
 
 from __future__ import annotations
 
@@ -60,16 +60,15 @@ class UploadImportFileView(APIView):
     )
     def post(self, request: Request) -> Response:
         if request.content_type.startswith("multipart/"):
+            form = request.POST  # the parsed form fields (request.data would mix in the files)
             upload = request.FILES.get("file")
-            key = request.data.get("importerKey")
-            problems = [] if upload is not None else ["file: is required"]
-            if not isinstance(key, str) or not key:
-                problems.append("importerKey: is required")
-            if problems:
-                raise Invalid(problems)
+            key = form.get("importerKey")
+            if upload is None or not key:
+                missing = [("file", upload is None), ("importerKey", not key)]
+                raise Invalid([f"{name}: is required" for name, absent in missing if absent])
             content: Any = upload
-            name = request.data.get("fileName") or upload.name
-            content_type = request.data.get("contentType") or upload.content_type or ""
+            name = form.get("fileName") or upload.name or ""
+            content_type = form.get("contentType") or upload.content_type or ""
         else:
             body = validate(self.body(request), UPLOAD_FIELDS, required=tuple(UPLOAD_FIELDS))
             key, name, content_type = body["importerKey"], body["fileName"], body["contentType"]

@@ -1,4 +1,4 @@
-"""Bulk user import and operation endpoints (SPEC section 5)."""
+"""Bulk user import and operation endpoints (docs/api.md: "Bulk user import", "Operations")."""
 
 from __future__ import annotations
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from importops.management.choose import operation_or_latest
+from importops.management.choose import operation_or_latest, user_named
 from importops.services import operations
 
 
@@ -23,13 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, operation: str | None, username: str | None, **options: Any) -> None:
         target = operation_or_latest(operation)
-        actor = None
-        if username:
-            model = get_user_model()
-            try:
-                actor = model._default_manager.get_by_natural_key(username)
-            except model.DoesNotExist as exc:
-                raise CommandError(f"No user {username!r}.") from exc
+        actor = user_named(username) if username else None
         if not operations.operation_abort(operation=target, user=actor):
             raise CommandError(f"Operation {target.pk} has already finished ({target.state.label}).")
         self.stdout.write(f"Aborted operation {target.pk}.")

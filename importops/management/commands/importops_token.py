@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from importops.management.choose import user_named
 from importops.models import AuthToken
 from importops.models.token import TokenKind
 
@@ -22,11 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="command line", help="what the token is for")
 
     def handle(self, *args: Any, username: str, name: str, **options: Any) -> None:
-        model = get_user_model()
-        try:
-            user = model._default_manager.get_by_natural_key(username)
-        except model.DoesNotExist as exc:
-            raise CommandError(f"No user {username!r}.") from exc
+        user = user_named(username)
         if not user.is_active:
             raise CommandError(f"User {username!r} is inactive.")
         token, raw = AuthToken.objects.issue(user=user, kind=TokenKind.PERSONAL, name=name)

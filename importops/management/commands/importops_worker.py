@@ -12,6 +12,7 @@ import threading
 from types import FrameType
 from typing import Any
 
+from django.core.management.base import CommandError
 from django.db import close_old_connections, connection
 
 from importops.conf import importops_settings
@@ -50,24 +51,43 @@ class Worker(db_worker.Worker):
 
 class Command(db_worker.Command):
     help = (
-        "Run import tasks: django-tasks-db's worker loop (same options as db_worker) plus the "
-        "importops recovery sweep at start and every LEASE_SECONDS/2 seconds. "
+        "Run import tasks: django-tasks-db's worker loop (same options as db_worker, without "
+        "--reload) plus the importops recovery sweep at start and every LEASE_SECONDS/2 seconds. "
         "This is the command to run in production, one or more per machine."
     )
 
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        # The backend importops enqueues to; no reloader (restarting on a code change would cut
+        # a batch short).
+        parser.set_defaults(backend_name=importops_settings.TASK_BACKEND, reload=False)
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["reload"]:
+            raise CommandError("importops_worker does not reload; for development, use db_worker --reload.")
+        self.configure_logging(options["verbosity"])
+        queue_names = options["queue_name"].split(",")
+        excluded = options["exclude_queues"].split(",") if options["exclude_queues"] else []
+        if excluded and "*" not in queue_names:
+            raise CommandError("--exclude-queues can only be used with --queue-name=*")
+        # Built here rather than by db_worker's handle(), so that no module-level name of
+        # django-tasks-db has to be swapped for importops' Worker.
+        worker = Worker(
+            queue_names=queue_names,
+            excluded_queue_names=excluded,
+            interval=options["interval"],
+            batch=options["batch"],
+            backend_name=options["backend_name"],
+            startup_delay=options["startup_delay"],
+            max_tasks=options["max_tasks"],
+            worker_id=options["worker_id"],
+        )
         sweep_once()
         stop = threading.Event()
         thread = threading.Thread(target=sweep_forever, args=(stop,), name="importops-sweep", daemon=True)
         thread.start()
-        db_worker.Worker, original = Worker, db_worker.Worker  # db_worker's handle() builds the worker
         try:
-            super().handle(*args, **options)
+            worker.configure_signals()
+            worker.run()
         finally:
-            db_worker.Worker = original
             stop.set()
-
-    def add_arguments(self, parser: Any) -> None:
-        super().add_arguments(parser)
-        # The backend importops enqueues to; no reloader (it would kill a running batch).
-        parser.set_defaults(backend_name=importops_settings.TASK_BACKEND, reload=False)
