@@ -196,6 +196,14 @@ class PayloadTooLarge(ImportOpsError):
         super().__init__(f"Request body exceeds {limit} bytes")
 
 
+class LengthRequired(ImportOpsError):
+    """A request body without Content-Length (chunked): refused rather than read as empty."""
+
+    status_code = 411
+    error_type = "error-length-required"
+    message = "Request bodies must be sent with a Content-Length header (chunked bodies are not accepted)"
+
+
 class FileParseError(ImportOpsError):
     """A file could not be parsed; the message says where and why."""
 

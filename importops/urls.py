@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from importops.api.schema import DocsView, SchemaView
 from importops.api.views import auth, files, health, imports
 
 app_name = "importops"
@@ -38,4 +39,6 @@ urlpatterns = [
     path("api/v1/getImportProgress", files.GetImportProgressView.as_view(), name="import-progress"),
     path("importops/health/live", health.live, name="health-live"),
     path("importops/health/ready", health.ready, name="health-ready"),
+    path("api/v1/schema", SchemaView.as_view(), name="schema"),
+    path("api/v1/docs", DocsView.as_view(), name="docs"),
 ]

@@ -24,10 +24,10 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
 
 from importops.bulk import InArray, insert_rows
 from importops.errors import UserError
+from importops.folding import Fold, fold, normalize_identity
 from importops.staged import REDACTED, StagedUser, error_entry
 from importops.validation import first_non_blank, non_blank
 
@@ -92,10 +92,12 @@ class UserAdapter:
     def read(self, record_id: int, data: dict[str, Any], secret: dict[str, Any] | None) -> StagedUser:
         """Turn a staged record's data into a StagedUser."""
         secret = secret or {}
+        # NFKC first, as Django's normalize_username: the account gets the normalized name,
+        # and every check compares normalized names.
         return StagedUser(
             record_id=record_id,
-            email=first_non_blank(data.get("emails")),
-            username=(data.get("username") or "").strip(),
+            email=normalize_identity(first_non_blank(data.get("emails"))).strip(),
+            username=normalize_identity(data.get("username") or "").strip(),
             name=(data.get("name") or "").strip(),
             active=not data.get("deleted", False),
             roles=list(data.get("roles") or []),
@@ -158,14 +160,14 @@ class UserAdapter:
     def taken(self, *, emails: Iterable[str], usernames: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """({case-folded email: pk}, {case-folded username: pk}) of existing users, in one query
         (the user table usually has no case-folded index: scan it once, not twice)."""
-        email_keys = list({e.lower() for e in emails if e})
-        username_keys = list({u.lower() for u in usernames if u}) if self.username_field else []
+        email_keys = list({fold(e) for e in emails if e})
+        username_keys = list({fold(u) for u in usernames if u}) if self.username_field else []
         if not email_keys and not username_keys:
             return {}, {}
-        annotations = {"_email": Lower(self.email_field)}
+        annotations = {"_email": Fold(self.email_field)}
         matches = [InArray("_email", email_keys)] if email_keys else []
         if self.username_field:
-            annotations["_username"] = Lower(self.username_field)
+            annotations["_username"] = Fold(self.username_field)
             if username_keys:
                 matches.append(InArray("_username", username_keys))
         rows = (

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # the API docs page's static files: no CDN
     "guardian",
     "django_tasks_db",
     "importops",
@@ -137,13 +139,42 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Stored import files hold passwords: readable by the server's user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Mail (invitations): printed to the console unless DJANGO_EMAIL_HOST names an SMTP server.
+_SMTP = {
+    "host": os.environ.get("DJANGO_EMAIL_HOST", ""),
+    "port": int(os.environ.get("DJANGO_EMAIL_PORT", "587")),
+    "username": os.environ.get("DJANGO_EMAIL_USER", ""),
+    "password": os.environ.get("DJANGO_EMAIL_PASSWORD", ""),
+    "use_tls": _flag("DJANGO_EMAIL_USE_TLS", True),
+}
+_MAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if _SMTP["host"] else "django.core.mail.backends.console.EmailBackend"
+)
 if django.VERSION >= (6, 1):
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    MAILERS = {"default": {"BACKEND": _MAIL_BACKEND, "OPTIONS": _SMTP if _SMTP["host"] else {}}}
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-DEFAULT_FROM_EMAIL = "importops@localhost"
+    EMAIL_BACKEND = _MAIL_BACKEND
+    EMAIL_HOST, EMAIL_PORT, EMAIL_USE_TLS = _SMTP["host"] or "localhost", _SMTP["port"], _SMTP["use_tls"]
+    EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _SMTP["username"], _SMTP["password"]
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "importops@localhost")
+
+# Production over HTTPS (DJANGO_HTTPS=on): secure cookies, HSTS, redirect to https; behind a
+# proxy that terminates TLS, DJANGO_PROXY_SSL_HEADER=on trusts its X-Forwarded-Proto.
+if _flag("DJANGO_HTTPS"):
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS")
+    SECURE_HSTS_PRELOAD = _flag("DJANGO_HSTS_PRELOAD")
+if _flag("DJANGO_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+LOGIN_REDIRECT_URL = "/accounts/login/"  # the end of the invitation flow: "You are logged in as ..."
 
 LOGGING = {
     "version": 1,

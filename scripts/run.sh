@@ -29,8 +29,9 @@ trap stop EXIT INT TERM
 # The worker: the same command operators run in production (README, "Workers").
 $py manage.py importops_worker &
 pids+=($!)
-.venv/bin/gunicorn rcimport.wsgi --bind "127.0.0.1:$port" --workers "${WEB_CONCURRENCY:-2}" --threads 4 \
-  --no-control-socket --access-logfile - &
+# gunicorn's asgi worker (rcimport/gunicorn.conf.py says why): slow clients cannot starve it.
+.venv/bin/gunicorn --config rcimport/gunicorn.conf.py --bind "127.0.0.1:$port" --no-control-socket \
+  --access-logfile - &
 pids+=($!)
 
 cat <<TXT

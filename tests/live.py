@@ -80,26 +80,17 @@ class Process:
 
 
 class Server(Process):
-    """gunicorn serving the test project on 127.0.0.1."""
+    """gunicorn serving the test project on 127.0.0.1: threaded WSGI workers, or (``demo``)
+    the demo's own setup, ``rcimport/gunicorn.conf.py``, as ``scripts/run.sh`` starts it."""
 
-    def __init__(self, tmp: Path, *, workers: int = 2, threads: int = 8, **env: str) -> None:
+    def __init__(self, tmp: Path, *, workers: int = 2, threads: int = 8, demo: bool = False, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        args = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "rcimport.wsgi",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--no-control-socket",
-            "--timeout",
-            "120",
-        ]
+        args = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--no-control-socket"]
+        if demo:
+            args += ["--config", "rcimport/gunicorn.conf.py"]
+        else:
+            args += ["rcimport.wsgi", "--workers", str(workers), "--threads", str(threads), "--timeout", "120"]
         super().__init__(args, process_env(**env), tmp / f"gunicorn-{self.port}.log")
         wait_for(self._ready, timeout=60, what=f"gunicorn on {self.url}")
 

@@ -250,14 +250,25 @@ class TestLoginThrottling:
     def test_trusted_proxy_header(self, alice, settings):
         settings.IMPORTOPS = {
             **settings.IMPORTOPS,
-            "LOGIN_MAX_FAILURES_PER_USER": 1,
+            "LOGIN_MAX_FAILURES_PER_ADDRESS": 1,
             "TRUSTED_PROXY_HEADER": "HTTP_X_FORWARDED_FOR",
         }
         client = Client()
+        client.post("/api/v1/login", {"user": "nobody@example.com", "password": "x"}, HTTP_X_FORWARDED_FOR="1.1.1.1")
         body = {"user": "alice@example.com", "password": "x"}
-        client.post("/api/v1/login", body, HTTP_X_FORWARDED_FOR="1.1.1.1")
         assert client.post("/api/v1/login", body, HTTP_X_FORWARDED_FOR="1.1.1.1").status_code == 429
         assert client.post("/api/v1/login", body, HTTP_X_FORWARDED_FOR="2.2.2.2").status_code == 401
+
+    @pytest.mark.username_model
+    def test_every_identifier_of_one_account_from_any_address_shares_one_counter(self, alice):
+        """Five guesses spread over username, email, case and addresses block the account."""
+        tries = [("alice", "1.1.1.1"), ("ALICE@example.com", "2.2.2.2"), ("Alice", "3.3.3.3")]
+        tries += [("alice@EXAMPLE.com", "4.4.4.4"), ("ａｌｉｃｅ", "5.5.5.5")]  # full-width: NFKC
+        for user, address in tries:
+            response = Client(REMOTE_ADDR=address).post("/api/v1/login", {"user": user, "password": "x"})
+            assert response.status_code == 401
+        right = {"user": "alice", "password": "correct horse"}
+        assert Client(REMOTE_ADDR="6.6.6.6").post("/api/v1/login", right).status_code == 429
 
 
 def test_other_endpoints_rate_limited_for_users_without_run_import(alice, settings):

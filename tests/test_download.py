@@ -1,9 +1,11 @@
 """downloadPublicImportFile: what it refuses (before any DNS lookup where it can), and a
 real download from a local HTTP server when local addresses are allowed."""
 
+import contextlib
 import http.server
 import socket
 import threading
+import time
 
 import pytest
 from django.core.management import call_command
@@ -144,3 +146,42 @@ def test_system_check_refuses_local_downloads_without_debug(settings):
         call_command("check")
     settings.DEBUG = True
     call_command("check")
+
+
+@pytest.fixture
+def trickling_server():
+    """Sends its headers one byte every 0.2 s: each recv() is quick, the whole is not."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def serve():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nX-Slow: " + b"x" * 200:
+                if stop.is_set():
+                    return
+                with contextlib.suppress(OSError):
+                    connection.sendall(bytes([byte]))
+                time.sleep(0.2)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    listener.close()
+
+
+def test_the_download_timeout_is_one_budget_for_headers_and_body(api, settings, trickling_server):
+    """main: every byte came within the socket timeout, so the download never ended."""
+    settings.IMPORTOPS = {
+        **settings.IMPORTOPS,
+        "DOWNLOAD_ALLOWED_HOSTS": ["127.0.0.1"],
+        "DOWNLOAD_ALLOW_LOCAL_ADDRESSES": True,
+        "DOWNLOAD_TIMEOUT": 1,
+    }
+    started = time.monotonic()
+    refused(download(api, f"{trickling_server}/users.csv"), "longer than 1 s")
+    assert time.monotonic() - started < 5  # refused() also checks that no operation was created

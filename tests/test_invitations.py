@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from importops.models import ImportOperation
-from tests.conftest import user_payload
+from tests.conftest import HAS_USERNAME, user_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +44,15 @@ def test_the_link_lets_the_user_choose_a_password(imported):
     assert response.status_code == 302
     login = Client().post("/api/v1/login", {"user": "u1@example.com", "password": "Chosen-pw-42!"})
     assert login.status_code == 200
+    # The flow ends on a working login page (main: TemplateDoesNotExist, a 500).
+    done = client.get(response["Location"])
+    assert done.status_code == 200 and reverse("login").encode() in done.content
+    page = client.get(reverse("login"))
+    assert page.status_code == 200
+    username = "u1" if HAS_USERNAME else "u1@example.com"
+    logged_in = client.post(reverse("login"), {"username": username, "password": "Chosen-pw-42!"}, follow=True)
+    assert logged_in.status_code == 200
+    assert f"You are logged in as <strong>{username}</strong>" in logged_in.content.decode()
 
 
 def test_dry_run(imported, capsys):

@@ -19,7 +19,10 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("services", {"services"}),
     ("importers and the user adapter", {"importers", "users", "staged", "validation"}),
     ("models", {"models", "migrations", "bulk"}),
-    ("core", {"conf", "states", "errors", "compat", "signals", "timestamps", "retry", "__init__"}),
+    (
+        "core",
+        {"conf", "states", "errors", "compat", "signals", "timestamps", "retry", "jsonsafe", "folding", "__init__"},
+    ),
 ]
 #: Entry points are independent of one another, except that all may queue tasks.
 ENTRY_POINTS = {"api", "admin", "management", "middleware"}

@@ -78,3 +78,21 @@ def test_prune_deletes_expired_and_revoked():
     revoked.revoke()
     call_command("importops_prune_tokens")
     assert list(AuthToken.objects.values_list("pk", flat=True)) == [live.pk]
+
+
+def test_a_token_dies_when_its_users_password_changes_and_stays_dead(db):
+    """As Django's sessions do: a stolen token is worthless once the password is reset."""
+    user = create_user("dora", password="old password 1")
+    api = Api(user)
+    assert api.get("me").status_code == 200
+    user.set_password("new password 2")
+    user.save()
+    assert api.get("me").status_code == 401
+    token = AuthToken.objects.get(user=user)
+    assert token.revoked_at is not None
+    user.set_password("old password 1")  # changing it back does not revive the token
+    user.save()
+    assert api.get("me").status_code == 401
+    resume = Api().client.post("/api/v1/login", {"resume": api.headers["HTTP_X_AUTH_TOKEN"]})
+    assert resume.status_code == 401
+    assert Api(user).get("me").status_code == 200  # a token issued after the change works

@@ -6,11 +6,12 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from importops.admin.paging import CappedPaginator
+from importops.admin.safety import RefuseUnstorableText
 from importops.models import ImportedIdentity
 
 
 @admin.register(ImportedIdentity)
-class ImportedIdentityAdmin(admin.ModelAdmin):
+class ImportedIdentityAdmin(RefuseUnstorableText, admin.ModelAdmin):
     """Who each imported user was in the system they came from. Read-only."""
 
     list_display = ["import_id", "user", "importer_key", "operation_id", "created_at"]

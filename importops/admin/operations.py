@@ -10,7 +10,6 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -19,6 +18,7 @@ from guardian.admin import GuardedModelAdmin
 
 from importops.admin import permissions, start, undo
 from importops.admin.progress import error_breakdown, progress
+from importops.admin.safety import RefuseUnstorableText, object_or_404
 from importops.errors import InvitationsUnavailable
 from importops.models import ImportChange, ImportOperation
 from importops.services import invitations, operations
@@ -54,7 +54,7 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(ImportOperation)
-class ImportOperationAdmin(GuardedModelAdmin):
+class ImportOperationAdmin(RefuseUnstorableText, GuardedModelAdmin):
     list_display = [
         "id",
         "type",
@@ -241,7 +241,7 @@ class ImportOperationAdmin(GuardedModelAdmin):
         return start.review_view(self, request, object_id)
 
     def _operation_or_404(self, request: HttpRequest, object_id: str) -> ImportOperation:
-        operation = get_object_or_404(ImportOperation.objects.with_progress(), pk=object_id)
+        operation = object_or_404(ImportOperation.objects.with_progress(), object_id)
         if not self.has_view_permission(request, operation):
             raise PermissionDenied
         return operation

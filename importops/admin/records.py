@@ -14,7 +14,11 @@ from django.utils.translation import gettext_lazy as _
 
 from importops.admin.paging import CAP, CappedPaginator
 from importops.admin.permissions import ABORT, VIEW, ReadOnlyAdmin, can, sees_any_operation, visible_operations
+from importops.admin.safety import RefuseUnstorableText
+from importops.folding import fold
 from importops.models import ImportOperation, ImportRecord
+
+MAX_SHOWN = 10_000  # characters of a record's data rendered on its page
 
 
 class HasErrorsFilter(admin.SimpleListFilter):
@@ -45,7 +49,7 @@ class OperationFilter(admin.SimpleListFilter):
 
 
 @admin.register(ImportRecord)
-class ImportRecordAdmin(ReadOnlyAdmin):
+class ImportRecordAdmin(RefuseUnstorableText, ReadOnlyAdmin):
     list_display = ["id", "operation_id", "data_type", "email", "username", "import_id", "error_codes", "skipped"]
     list_filter = [OperationFilter, "data_type", HasErrorsFilter]
     # "=" lookups: exact matches on the (operation, column) indexes. Values are stored
@@ -97,10 +101,10 @@ class ImportRecordAdmin(ReadOnlyAdmin):
         """Exact, case-folded matches, found on the (operation, column) indexes first: given
         "ORDER BY id DESC LIMIT 50" with the search, PostgreSQL would rather walk the id
         index backwards through every record of the operation, hoping to meet a match."""
-        term = search_term.strip().lower()
+        term = search_term.strip()
         if not term:
             return queryset, False
-        matches = queryset.filter(Q(email=term) | Q(username=term) | Q(import_id=term)).order_by()
+        matches = queryset.filter(Q(email=fold(term)) | Q(username=fold(term)) | Q(import_id=term.lower())).order_by()
         return queryset.filter(pk__in=list(matches.values_list("pk", flat=True)[:CAP])), False
 
     @admin.display(description=_("errors"))
@@ -109,7 +113,10 @@ class ImportRecordAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("data"))
     def shown_data(self, obj: ImportRecord) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, ensure_ascii=False, sort_keys=True))
+        text = json.dumps(obj.data, indent=2, ensure_ascii=False, sort_keys=True)
+        if len(text) > MAX_SHOWN:  # a staged record may hold megabytes of customFields
+            text = f"{text[:MAX_SHOWN]}\n… ({len(text) - MAX_SHOWN} more characters not shown)"
+        return format_html("<pre>{}</pre>", text)
 
     @admin.display(description=_("errors"))
     def shown_errors(self, obj: ImportRecord) -> str:

@@ -9,12 +9,12 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from importops.admin.safety import object_or_404
 from importops.errors import ImportOpsError
 from importops.importers import registry
 from importops.models import ImportOperation, ImportRecord
@@ -99,7 +99,7 @@ class PolicyForm(forms.Form):
 
 def review_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpResponse:
     _require_run_import(request)
-    operation = get_object_or_404(ImportOperation.objects.with_progress(), pk=object_id)
+    operation = object_or_404(ImportOperation.objects.with_progress(), object_id)
     policy_form = PolicyForm(request.POST if request.method == "POST" else request.GET or None)
     policy = policy_form.policy()
     if request.method == "POST":

@@ -16,6 +16,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from importops.admin.safety import RefuseUnstorableText
 from importops.models import AuthToken
 from importops.models.token import AuthTokenQuerySet, TokenKind
 from importops.services.audit import ADDITION, CHANGE, audit
@@ -43,7 +44,7 @@ class MintTokenForm(forms.Form):
 
 
 @admin.register(AuthToken)
-class AuthTokenAdmin(admin.ModelAdmin):
+class AuthTokenAdmin(RefuseUnstorableText, admin.ModelAdmin):
     list_display = ["id", "user", "kind", "name", "created_at", "expires_at", "last_used_at", "revoked_at", "is_live"]
     list_filter = ["kind", LiveFilter]
     list_select_related = ["user"]

@@ -25,7 +25,11 @@ class TokenHeaderAuthentication(BaseAuthentication):
         if not user_id or not raw:
             raise AuthenticationFailed()
         token = AuthToken.objects.live().select_related("user").filter(digest=token_digest(raw)).first()
-        if token is None or not hmac.compare_digest(str(token.user_id), user_id) or not token.user.is_active:
+        # Bytes: compare_digest refuses str with non-ASCII characters (any header may carry them).
+        same_user = token is not None and hmac.compare_digest(
+            str(token.user_id).encode(), user_id.encode("utf-8", "replace")
+        )
+        if token is None or not same_user or not token.user.is_active or token.password_changed():
             raise AuthenticationFailed()
         token.touch()
         return token.user, token

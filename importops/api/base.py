@@ -10,14 +10,13 @@ wire contract.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, cast
 
 from rest_framework import views
 from rest_framework.exceptions import ParseError
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -25,12 +24,24 @@ from rest_framework.response import Response
 from rest_framework.settings import APISettings
 from rest_framework.throttling import BaseThrottle
 
+from importops import jsonsafe
 from importops.api import ratelimit
 from importops.api.authentication import TokenHeaderAuthentication
 from importops.api.errors import exception_handler
 from importops.api.permissions import RunImport
 from importops.conf import importops_settings
-from importops.errors import PayloadTooLarge, RateLimited
+from importops.errors import LengthRequired, PayloadTooLarge, RateLimited
+
+
+def upload_body_limit() -> int:
+    """The largest uploadImportFile body: base64 makes a file a third bigger, plus the rest."""
+    return int(importops_settings.MAX_UPLOAD_SIZE * 4 / 3) + 64 * 1024
+
+
+def largest_body() -> int:
+    """The largest request body any endpoint reads (a ceiling for the server in front)."""
+    return max(int(importops_settings.MAX_REQUEST_SIZE), upload_body_limit())
+
 
 if TYPE_CHECKING:
     from rest_framework.settings import _Settings
@@ -62,8 +73,12 @@ class PinnedContentNegotiation(DefaultContentNegotiation):
     settings = DRF_DEFAULTS
 
 
-class LimitedJSONParser(JSONParser):
-    """JSON that is never read past the configured limit (DRF ignores DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+class LimitedJSONParser(BaseParser):
+    """JSON read from the raw stream and never past MAX_REQUEST_SIZE. Not a subclass of DRF's
+    JSONParser: DRF reads those through ``request.body``, where Django's smaller
+    DATA_UPLOAD_MAX_MEMORY_SIZE would cut in first with another figure."""
+
+    media_type = "application/json"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         view = (parser_context or {}).get("view")
@@ -74,8 +89,8 @@ class LimitedJSONParser(JSONParser):
         if not raw.strip():
             return {}
         try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            return jsonsafe.loads(raw)
+        except jsonsafe.UnsafeJSON as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
 
 
@@ -113,8 +128,8 @@ class APIView(views.APIView):
     versioning_class = None
     pagination_class = None  # no list is paginated by DRF: the few that page do it themselves
     settings = DRF_DEFAULTS
-    # Left out of the host's generated schema: the responses are not serializer-shaped, and
-    # the wire contract is docs/api.md.
+    # Left out of a host's generated schema; importops' own (api/schema.py, /api/v1/schema)
+    # describes these views with drf-spectacular's AutoSchema.
     schema = None
 
     def get_exception_handler(self) -> Any:
@@ -127,6 +142,9 @@ class APIView(views.APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # Body size is the first check of all (docs/api.md, "Order of checks"), before authentication.
         limit = self.body_limit()
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # WSGI hands Django a chunked body with no length, which it reads as empty.
+            raise LengthRequired()
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -160,6 +178,7 @@ class NotFoundView(APIView):
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
     throttle_classes: list[Any] = []
+    schema = None  # not an endpoint
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         self.args, self.kwargs, self.request = args, kwargs, self.initialize_request(request, *args, **kwargs)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from importops import retry
-from importops.conf import importops_settings
 from importops.errors import DatabaseUnavailable, ImportOpsError, Invalid, NotLoggedIn, PayloadTooLarge, Unauthorized
 
 logger = logging.getLogger("importops.api")
@@ -41,8 +41,10 @@ def _from_drf(exc: exceptions.APIException, context: dict[str, Any]) -> ImportOp
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
-    if isinstance(exc, RequestDataTooBig):  # Django's own limit, on multipart fields
-        exc = PayloadTooLarge(importops_settings.MAX_REQUEST_SIZE)
+    if isinstance(exc, RequestDataTooBig):  # only form and multipart fields: JSON is read by importops
+        exc = PayloadTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    elif isinstance(exc, SuspiciousOperation):  # too many form fields or files, a broken multipart body
+        exc = Invalid([f"body: {exc}"])
     if isinstance(exc, exceptions.APIException):
         exc = _from_drf(exc, context)
     elif retry.is_transient(exc):  # the database is away: the client tries again shortly

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
+from importops import jsonsafe
 from importops.errors import FileParseError, Invalid
 from importops.importers.parsed import Parsed
 from importops.importers.sources import Source, text_lines
@@ -28,8 +28,8 @@ def users(source: Source) -> Iterator[dict[str, Any]]:
             if not text.strip():
                 continue
             try:
-                value = json.loads(text)
-            except ValueError as exc:
+                value = jsonsafe.loads(text)
+            except jsonsafe.UnsafeJSON as exc:
                 raise FileParseError(f"{member} line {line}: not valid JSON ({exc}).") from exc
             try:
                 yield validate_user(value)

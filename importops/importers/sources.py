@@ -10,6 +10,7 @@ names its line.
 from __future__ import annotations
 
 import posixpath
+import struct
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ def _open_checked(fileobj: IO[bytes], file_name: str) -> zipfile.ZipFile | None:
         raise InvalidImportFile(f"The file {file_name!r} is empty.")
     if not looks_like_zip(head, file_name):
         return None
+    check_directory(fileobj, file_name)
     try:
         archive = zipfile.ZipFile(fileobj)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -53,6 +55,46 @@ def _open_checked(fileobj: IO[bytes], file_name: str) -> zipfile.ZipFile | None:
         archive.close()
         raise
     return archive
+
+
+END_OF_DIRECTORY = struct.Struct("<4s4H2LH")
+DIRECTORY_BYTES_PER_ENTRY = 1024  # a central directory record: 46 bytes, the name, extras, comment
+
+
+def _declared_directory(fileobj: IO[bytes]) -> tuple[int, int] | None:
+    """(entries, central directory bytes) as the end-of-directory record (or its ZIP64 form)
+    declares them, read from the file's tail alone; None when there is no such record."""
+    fileobj.seek(0, 2)
+    size = fileobj.tell()
+    tail_size = min(size, END_OF_DIRECTORY.size + 0xFFFF + 20)  # record, longest comment, ZIP64 locator
+    fileobj.seek(size - tail_size)
+    tail = fileobj.read(tail_size)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < END_OF_DIRECTORY.size:
+        return None
+    _, _, _, _, entries, directory_size, _, _ = END_OF_DIRECTORY.unpack_from(tail, at)
+    if (entries == 0xFFFF or directory_size == 0xFFFFFFFF) and at >= 20 and tail[at - 20 : at - 16] == b"PK\x06\x07":
+        (record_at,) = struct.unpack_from("<Q", tail, at - 12)
+        fileobj.seek(record_at)
+        record = fileobj.read(56)
+        if record[:4] == b"PK\x06\x06" and len(record) == 56:
+            entries, directory_size = struct.unpack_from("<QQ", record, 32)
+    return entries, directory_size
+
+
+def check_directory(fileobj: IO[bytes], file_name: str) -> None:
+    """Refuse a ZIP whose declared directory is too big before zipfile reads (and holds) it."""
+    declared = _declared_directory(fileobj)
+    fileobj.seek(0)
+    if declared is None:
+        return  # zipfile will say what is wrong
+    entries, directory_size = declared
+    limit = importops_settings.MAX_ZIP_ENTRIES
+    if entries > limit or directory_size > limit * DIRECTORY_BYTES_PER_ENTRY:
+        raise InvalidImportFile(
+            f"The ZIP file {file_name!r} declares {entries} entries in a {directory_size}-byte directory; "
+            f"at most {limit} entries are accepted."
+        )
 
 
 def check_upload(fileobj: IO[bytes], file_name: str) -> None:
@@ -130,10 +172,22 @@ def open_source(fileobj: IO[bytes], file_name: str) -> Iterator[Source]:
         yield Source(file_name=file_name, archive=archive, plain=None)
 
 
+def _raw_lines(stream: IO[bytes], name: str) -> Iterator[bytes]:
+    """Lines of at most MAX_LINE_LENGTH bytes, judged while reading: a longer line fails
+    before more of it than the limit is held in memory (or decoded)."""
+    limit = importops_settings.MAX_LINE_LENGTH
+    number = 0
+    while raw := stream.readline(limit + 1):
+        number += 1
+        if len(raw) > limit and not (len(raw) == limit + 1 and raw.endswith(b"\n")):
+            raise FileParseError(f"{name} line {number}: longer than {limit} bytes (MAX_LINE_LENGTH).")
+        yield raw
+
+
 def text_lines(stream: IO[bytes], name: str) -> Iterator[tuple[int, str]]:
     """(line number, text) of a UTF-8 stream (a leading BOM is dropped); a byte that is not
     UTF-8 fails with the line it is on."""
-    for number, raw in enumerate(stream, start=1):
+    for number, raw in enumerate(_raw_lines(stream, name), start=1):
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         try:

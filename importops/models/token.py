@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -16,6 +19,11 @@ from importops.conf import importops_settings
 def token_digest(raw: str) -> str:
     """base64(sha256(token)): how Rocket.Chat stores login tokens."""
     return base64.b64encode(hashlib.sha256(raw.encode()).digest()).decode()
+
+
+def password_stamp(user: AbstractBaseUser) -> str:
+    """Changes whenever the user's password does: Django's session hash (an HMAC of it)."""
+    return user.get_session_auth_hash()
 
 
 class TokenKind(models.TextChoices):
@@ -39,6 +47,7 @@ class AuthTokenManager(models.Manager.from_queryset(AuthTokenQuerySet)):  # type
         token = self.create(
             digest=token_digest(raw),
             user=user,
+            password_stamp=password_stamp(cast(AbstractBaseUser, user)),
             kind=kind,
             name=name,
             created_at=now,
@@ -58,6 +67,8 @@ class AuthToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The password it was issued under: a token dies when its user's password changes.
+    password_stamp = models.CharField(max_length=128, blank=True, editable=False)
 
     objects = AuthTokenManager()
 
@@ -79,6 +90,14 @@ class AuthToken(models.Model):
         if self.last_used_at is None or now - self.last_used_at >= interval:
             AuthToken.objects.filter(pk=self.pk).update(last_used_at=now)
             self.last_used_at = now
+
+    def password_changed(self) -> bool:
+        """True, and the token revoked for good, once its user's password is not the one it
+        was issued under (changing the password back does not revive it)."""
+        if hmac.compare_digest(self.password_stamp, password_stamp(self.user)):
+            return False
+        self.revoke()
+        return True
 
     def revoke(self) -> None:
         if self.revoked_at is None:

@@ -11,11 +11,12 @@ import posixpath
 from functools import partial
 from typing import IO, Any
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.utils.text import get_valid_filename
 
-from importops import errors, retry
+from importops import errors, jsonsafe, retry
 from importops.conf import importops_settings
 from importops.importers import registry
 from importops.importers.sources import check_upload
@@ -25,6 +26,7 @@ from importops.services.work import Work
 from importops.states import Status
 
 logger = logging.getLogger("importops")
+MAX_NAME_LENGTH = 255  # the columns that keep a file's name and content type
 
 
 def file_importer(key: str) -> registry.Importer:
@@ -58,7 +60,12 @@ def file_upload(
     if not local and size > importops_settings.MAX_UPLOAD_SIZE:
         raise errors.PayloadTooLarge(importops_settings.MAX_UPLOAD_SIZE)
     file_name = posixpath.basename(file_name.replace("\\", "/")) or "upload"
+    for label, value in (("file name", file_name), ("content type", content_type)):
+        problem = jsonsafe.text_problem(value) or (len(value) > MAX_NAME_LENGTH and "is too long")
+        if problem:
+            raise errors.InvalidImportFile(f"The {label} {problem} (at most {MAX_NAME_LENGTH} characters of text).")
     check_upload(content, file_name)
+    stored_name = _storage_name(file_name)
     operation = operations.operation_create(
         user=user,
         importer_key=importer.key,
@@ -67,7 +74,7 @@ def file_upload(
         file_name=file_name,
         content_type=content_type,
     )
-    stored = _store(operation, file_name, content)
+    stored = _store(operation, stored_name, file_name, content)
     with transaction.atomic():
         loaded = ImportOperation.objects.filter(valid=True).transition(
             operation.pk, source=Status.UPLOADING, file=stored, status=Status.FILE_LOADED
@@ -78,10 +85,10 @@ def file_upload(
     return Work(operation, parse=bool(loaded))
 
 
-def _store(operation: ImportOperation, file_name: str, content: IO[bytes]) -> str:
+def _store(operation: ImportOperation, stored_name: str, file_name: str, content: IO[bytes]) -> str:
     """Save the file; when the storage fails (a full disk, a storage service down) the new
     operation fails with the reason, and a partly written file is removed."""
-    name = f"importops/{operation.pk}/{get_valid_filename(file_name) or 'upload'}"
+    name = f"importops/{operation.pk}/{stored_name}"
     try:
         return str(files.storage().save(name, File(content, name=file_name)))
     except Exception as exc:
@@ -91,6 +98,15 @@ def _store(operation: ImportOperation, file_name: str, content: IO[bytes]) -> st
         reason = f"The file could not be stored: {retry.describe(exc)}"
         retry.unit(partial(running.run_fail, operation_id=operation.pk, reason=reason), what="failing an upload")
         raise errors.FileNotStored(reason) from exc
+
+
+def _storage_name(file_name: str) -> str:
+    """A name any storage accepts: safe characters, short (the extension kept)."""
+    try:
+        name = get_valid_filename(file_name)
+    except SuspiciousFileOperation:  # "..", or nothing left
+        name = ""
+    return name[-100:] or "upload"
 
 
 def file_download(*, user: Any, importer_key: str, url: str) -> Work:

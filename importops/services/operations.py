@@ -83,6 +83,7 @@ def operation_abort(*, operation: ImportOperation, user: Any) -> bool:
         if stopped:
             audit(user=user, obj=operation, action=CHANGE, message="Aborted")
             files.operation_files_delete(operation_ids=[operation.pk])
+            ImportRecord.objects.filter(operation_id=operation.pk, secret__isnull=False).update(secret=None)
     if stopped:
         logger.info("operation aborted id=%s user=%s", operation.pk, getattr(user, "pk", None))
     return bool(stopped)

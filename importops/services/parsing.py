@@ -55,6 +55,7 @@ def file_parse(*, operation_id: str, on_progress: Callable[[int], None] | None =
             raise errors.FileParseError(f"{operation.file_name}: no users found in the file.")
         ready = partial(_advance, operation_id, Status.PREPARING_MESSAGES, Status.USER_SELECTION)
         step(partial(ready, count_messages=messages), what="a parse")
+        step(partial(_file_forget, operation_id), what="a parse")  # its content is staged: the stored file goes now
     except staging.StagingStopped:
         logger.info("parse of %s stopped: the operation was replaced or aborted", operation_id)
     except errors.FileParseError as exc:
@@ -73,6 +74,7 @@ def _fail(operation_id: str, reason: str, details: str = "") -> None:
         with transaction.atomic():
             ImportRecord.objects.filter(operation_id=operation_id).delete()
             ImportOperation.objects.transition(operation_id, count_total=0, count_users=0, count_channels=0)
+            _file_forget(operation_id)
             running.run_fail(operation_id=operation_id, reason=reason, details=details)
 
     retry.unit(discard_and_fail, what="failing a parse")
@@ -100,3 +102,9 @@ def _stage_channels(operation_id: str, channels: list[dict[str, Any]]) -> None:
                 for channel in channels
             ]
         )
+
+
+def _file_forget(operation_id: str) -> None:
+    with transaction.atomic():
+        files.operation_files_delete(operation_ids=[operation_id])
+        ImportOperation.objects.transition(operation_id, file="")

@@ -219,15 +219,18 @@ def run_finish_if_complete(*, operation_id: str) -> bool:
 def run_fail(*, operation_id: str, reason: str, details: str = "") -> bool:
     """End a loading or importing operation in ``importer_import_failed`` with its reason."""
     now = timezone.now()
-    failed = ImportOperation.objects.transition(
-        operation_id,
-        source=IMPORTING | LOADING,
-        at=now,
-        status=Status.FAILED,
-        failure_reason=reason[:2000],
-        failure_traceback=details,
-        finished_at=now,
-    )
+    with transaction.atomic():
+        failed = ImportOperation.objects.transition(
+            operation_id,
+            source=IMPORTING | LOADING,
+            at=now,
+            status=Status.FAILED,
+            failure_reason=reason[:2000],
+            failure_traceback=details,
+            finished_at=now,
+        )
+        if failed:  # a failed run's records stay for the error report, their secrets do not
+            ImportRecord.objects.filter(operation_id=operation_id, secret__isnull=False).update(secret=None)
     if failed:
         logger.error("operation failed id=%s reason=%s", operation_id, reason)
     return bool(failed)

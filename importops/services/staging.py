@@ -10,6 +10,7 @@ from django.db.models import F
 
 from importops import errors, retry
 from importops.conf import importops_settings
+from importops.folding import fold
 from importops.models import ImportOperation, ImportRecord
 from importops.models.record import DataType
 from importops.services.audit import CHANGE, audit
@@ -57,8 +58,8 @@ def record_for(operation_id: str, user: dict[str, Any], default_roles: list[str]
         data_type=DataType.USER,
         data=data,
         secret=secret or None,
-        email=first_non_blank(data.get("emails")).lower()[:254],
-        username=(data.get("username") or "").strip().lower()[:255],
+        email=fold(first_non_blank(data.get("emails")))[:254],
+        username=fold((data.get("username") or "").strip())[:255],
         import_id=first_non_blank(data.get("importIds")).lower()[:255],
     )
 

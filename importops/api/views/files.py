@@ -7,13 +7,14 @@ import binascii
 import io
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from importops.api.base import APIView, LimitedJSONParser, ok
+from importops.api.base import APIView, LimitedJSONParser, ok, upload_body_limit
+from importops.api.schema import INTEGER, STRING, endpoint, ref, success
 from importops.api.serializers import file_users_json, progress_json
-from importops.conf import importops_settings
 from importops.errors import FileOperationNotFound, Invalid
 from importops.models import ImportOperation
 from importops.services import intake, selection
@@ -27,9 +28,36 @@ class UploadImportFileView(APIView):
     parser_classes = [LimitedJSONParser, MultiPartParser]
 
     def body_limit(self) -> int:
-        # base64 makes a file a third bigger; the limit that matters is MAX_UPLOAD_SIZE.
-        return int(importops_settings.MAX_UPLOAD_SIZE * 4 / 3) + 64 * 1024
+        return upload_body_limit()  # the limit that matters is MAX_UPLOAD_SIZE
 
+    @endpoint(
+        "uploadImportFile",
+        ref("Success"),
+        summary="Upload an import file (replaces the current operation); parsed in the background",
+        request={
+            "application/json": {
+                "type": "object",
+                "properties": {
+                    "binaryContent": {"type": "string", "description": "base64, or a data: URL"},
+                    "contentType": STRING,
+                    "fileName": STRING,
+                    "importerKey": STRING,
+                },
+                "required": list(UPLOAD_FIELDS),
+                "additionalProperties": False,
+            },
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "importerKey": STRING,
+                    "fileName": STRING,
+                    "contentType": STRING,
+                },
+                "required": ["file", "importerKey"],
+            },
+        },
+    )
     def post(self, request: Request) -> Response:
         if request.content_type.startswith("multipart/"):
             form = request.POST  # the parsed form fields (request.data would mix in the files)
@@ -61,6 +89,17 @@ class UploadImportFileView(APIView):
 
 
 class DownloadPublicImportFileView(APIView):
+    @endpoint(
+        "downloadPublicImportFile",
+        ref("Success"),
+        summary="Fetch an import file from an allowed URL (as an upload)",
+        request={
+            "type": "object",
+            "properties": {"fileUrl": STRING, "importerKey": STRING},
+            "required": ["fileUrl", "importerKey"],
+            "additionalProperties": False,
+        },
+    )
     def post(self, request: Request) -> Response:
         body = validate(
             self.body(request), {"fileUrl": string, "importerKey": string}, required=("fileUrl", "importerKey")
@@ -69,17 +108,58 @@ class DownloadPublicImportFileView(APIView):
         return ok()
 
 
+MAX_QUERY_DIGITS = 9
+
+
 def _non_negative(request: Request, name: str, problems: list[str]) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
+    given = request.query_params.getlist(name)
+    if not given:
         return None
-    if not raw.isdigit():
-        problems.append(f"{name}: must be a non-negative integer")
-        return None
-    return int(raw)
+    raw = given[-1]
+    if len(given) > 1:
+        problems.append(f"{name}: must be given once")
+    # ASCII digits only: str.isdigit() also accepts "²" and "٣", which int() refuses or reads.
+    elif not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_QUERY_DIGITS:
+        problems.append(f"{name}: must be a non-negative integer of at most {MAX_QUERY_DIGITS} digits")
+    else:
+        return int(raw)
+    return None
 
 
 class GetImportFileDataView(APIView):
+    @endpoint(
+        "getImportFileData",
+        success(
+            optional=("waiting", "name", "users", "channels", "message_count", "total", "truncated"),
+            waiting={"type": "boolean"},
+            name=STRING,
+            users={
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "user_id": STRING,
+                        "username": STRING,
+                        "email": STRING,
+                        "is_deleted": {"type": "boolean"},
+                        "is_bot": {"type": "boolean"},
+                        "do_import": {"type": "boolean"},
+                        "is_email_taken": {"type": "boolean"},
+                    },
+                },
+            },
+            channels={"type": "array", "items": {"type": "object"}},
+            message_count=INTEGER,
+            total=INTEGER,
+            truncated={"type": "boolean"},
+        ),
+        summary="The parsed file's users (`waiting` while parsing); no side effects",
+        rules=True,
+        parameters=[
+            OpenApiParameter("offset", int, description="first user (extension)"),
+            OpenApiParameter("count", int, description="users to return (extension)"),
+        ],
+    )
     def get(self, request: Request) -> Response:
         problems: list[str] = []
         offset = _non_negative(request, "offset", problems)
@@ -90,6 +170,43 @@ class GetImportFileDataView(APIView):
 
 
 class StartImportView(APIView):
+    @endpoint(
+        "startImport",
+        ref("Success"),
+        summary="Import the selected users of a parsed file (`existingUsers`, `updatePasswords` beside `input`)",
+        request={
+            "type": "object",
+            "properties": {
+                "input": {
+                    "type": "object",
+                    "properties": {
+                        "users": {
+                            "oneOf": [
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "all": {"type": "boolean"},
+                                        "list": {"type": "array", "items": STRING},
+                                    },
+                                    "additionalProperties": False,
+                                },
+                                {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {"user_id": STRING, "do_import": {"type": "boolean"}},
+                                        "required": ["user_id"],
+                                    },
+                                },
+                            ]
+                        }
+                    },
+                    "required": ["users"],
+                }
+            },
+            "required": ["input"],
+        },
+    )
     def post(self, request: Request) -> Response:
         select_all, selected, policy = validate_selection(self.body(request))
         enqueue(selection.import_start(user=request.user, select_all=select_all, selected=selected, **policy))
@@ -97,6 +214,21 @@ class StartImportView(APIView):
 
 
 class GetImportProgressView(APIView):
+    @endpoint(
+        "getImportProgress",
+        success(
+            key=STRING,
+            name=STRING,
+            step=STRING,
+            count={
+                "type": "object",
+                "properties": {"total": INTEGER, "completed": INTEGER, "error": INTEGER},
+                "required": ["total", "completed", "error"],
+            },
+        ),
+        summary="Progress of the latest operation",
+        rules=True,
+    )
     def get(self, request: Request) -> Response:
         operation = ImportOperation.objects.with_progress().latest_or_raise(FileOperationNotFound, valid=False)
         return ok(progress_json(operation))

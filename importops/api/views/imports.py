@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from importops.api.base import APIView, ok
 from importops.api.permissions import ViewImportOperations
+from importops.api.schema import INTEGER, STATES, STRING, endpoint, ref, success
 from importops.api.serializers import operation_json
 from importops.importers import registry
 from importops.models import ImportOperation
@@ -20,6 +21,7 @@ from importops.validation import validate_policy, validate_undo, validate_users
 
 
 class NewView(APIView):
+    @endpoint("import.new", success(operation=ref("Operation")), summary="Start a new operation (stops every other)")
     def post(self, request: Request) -> Response:
         operation = operations.operation_create(
             user=request.user, importer_key=registry.API.key, importer_name=registry.API.name
@@ -28,6 +30,11 @@ class NewView(APIView):
 
 
 class StatusView(APIView):
+    @endpoint(
+        "import.status",
+        success(optional=("operation",), state=STATES, operation=ref("Operation")),
+        summary="The state of the latest operation",
+    )
     def get(self, request: Request) -> Response:
         operation = ImportOperation.objects.current()
         if operation is None:
@@ -36,6 +43,18 @@ class StatusView(APIView):
 
 
 class AddUsersView(APIView):
+    @endpoint(
+        "import.addUsers",
+        ref("Success"),
+        summary="Stage users, all or nothing",
+        request={
+            "type": "object",
+            "properties": {"users": {"type": "array", "items": ref("ImportUser")}},
+            "required": ["users"],
+            "additionalProperties": False,
+        },
+        rules=True,
+    )
     def post(self, request: Request) -> Response:
         users = validate_users(self.body(request))
         staging.users_add(user=request.user, users=users)
@@ -52,11 +71,32 @@ def optional_body(view: APIView, request: Request) -> Any:
 
 
 class PreviewView(APIView):
+    @endpoint(
+        "import.preview",
+        success(
+            wouldCreate=INTEGER,
+            wouldUpdate=INTEGER,
+            wouldSkip=INTEGER,
+            unchanged=INTEGER,
+            wouldFail={"type": "object", "additionalProperties": INTEGER},
+            samples={
+                "type": "array",
+                "items": {"type": "object", "properties": {"importId": {}, "email": {}, "code": {"type": "string"}}},
+            },
+            updates={"type": "array", "items": {"type": "object"}},
+        ),
+        summary="What a run would do, writing nothing",
+        request=ref("Policy"),
+        rules=True,
+    )
     def post(self, request: Request) -> Response:
         return ok(preview.users_preview(**validate_policy(optional_body(self, request))))
 
 
 class RunView(APIView):
+    @endpoint(
+        "import.run", ref("Success"), summary="Queue the run of the staged users", request=ref("Policy"), rules=True
+    )
     def post(self, request: Request) -> Response:
         policy = validate_policy(optional_body(self, request))
         enqueue(running.run_start(user=request.user, **policy))
@@ -64,6 +104,17 @@ class RunView(APIView):
 
 
 class UndoView(APIView):
+    @endpoint(
+        "import.undo",
+        ref("Success"),
+        summary="Queue the undo of a finished import (run-import and abort on that operation)",
+        request={
+            "type": "object",
+            "properties": {"operationId": STRING, "mode": {"type": "string", "enum": ["delete", "deactivate"]}},
+            "required": ["operationId"],
+            "additionalProperties": False,
+        },
+    )
     def post(self, request: Request) -> Response:
         body = validate_undo(self.body(request))
         enqueue(undo.undo_start(user=request.user, **body))
@@ -71,12 +122,18 @@ class UndoView(APIView):
 
 
 class ClearView(APIView):
+    @endpoint("import.clear", ref("Success"), summary="Stop and invalidate every operation, empty staging")
     def post(self, request: Request) -> Response:
         operations.operations_clear(user=request.user)
         return ok()
 
 
 class CurrentOperationView(APIView):
+    @endpoint(
+        "getCurrentImportOperation",
+        success(optional=("operation",), operation=ref("Operation")),
+        summary="The latest operation (absent when none)",
+    )
     def get(self, request: Request) -> Response:
         operation = ImportOperation.objects.current()
         return ok({"operation": operation_json(operation)} if operation else {})
@@ -85,6 +142,11 @@ class CurrentOperationView(APIView):
 class LatestOperationsView(APIView):
     permission_classes = [ViewImportOperations]
 
+    @endpoint(
+        "getLatestImportOperations",
+        {"type": "array", "maxItems": 20, "items": ref("Operation")},
+        summary="Up to 20 operations, newest change first (view-import-operations)",
+    )
     def get(self, request: Request) -> Response:
         changed = Greatest("updated_at", Coalesce("progressed_at", "updated_at"))
         latest = ImportOperation.objects.with_progress().order_by(changed.desc(), "-ts")[:20]
@@ -92,5 +154,17 @@ class LatestOperationsView(APIView):
 
 
 class ImportersListView(APIView):
+    @endpoint(
+        "importers.list",
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"key": {"type": "string"}, "name": {"type": "string"}},
+                "required": ["key", "name"],
+            },
+        },
+        summary="The file importers",
+    )
     def get(self, request: Request) -> Response:
         return Response([{"key": i.key, "name": i.name} for i in registry.listed()])

@@ -11,6 +11,13 @@ from importops.management.choose import operation_or_latest
 from importops.models import ImportFailure
 
 COLUMNS = ["importId", "email", "username", "code", "field", "value"]
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> str:
+    """A cell a spreadsheet shows as text: a leading ' disarms formula prefixes (CSV injection)."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
 
 
 class Command(BaseCommand):
@@ -35,7 +42,7 @@ class Command(BaseCommand):
             writer = csv.writer(self.stdout)
             writer.writerow(COLUMNS)
             for row in rows.iterator():
-                writer.writerow(row)
+                writer.writerow([cell(value) for value in row])
             return
         count = 0
         for import_id, email, username, code, field, value in rows.iterator():
