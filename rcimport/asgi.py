@@ -32,13 +32,14 @@ class BodyCeiling:
             elif length.isdigit() and int(length) > largest_body():
                 refusal = PayloadTooLarge(largest_body())
             if refusal is not None:
-                body = json.dumps(refusal.body()).encode()
+                body = json.dumps(refusal.body(), separators=(",", ":")).encode()
                 await send(
                     {
                         "type": "http.response.start",
                         "status": refusal.status_code,
                         "headers": [
                             (b"content-type", b"application/json"),
+                            (b"cache-control", b"no-store"),
                             (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close"),
                         ],

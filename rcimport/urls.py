@@ -4,6 +4,8 @@ from django.views.generic import TemplateView
 
 from rcimport import views
 
+handler400 = views.bad_request
+
 urlpatterns = [
     path("", TemplateView.as_view(template_name="index.html"), name="index"),
     path("readme/", views.readme, name="readme"),

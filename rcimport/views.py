@@ -6,11 +6,12 @@ import re
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
+from django.views import defaults
 
 HEADING = re.compile(r"^(#{1,3}) (.+)$", re.MULTILINE)
 
@@ -31,3 +32,13 @@ def favicon(request: HttpRequest) -> FileResponse:
     response = FileResponse(open(path, "rb"), content_type="image/svg+xml")  # noqa: SIM115
     response["Cache-Control"] = "max-age=86400"
     return response
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's own 400 (a Host header not in ALLOWED_HOSTS, a broken request): JSON under
+    /api/, as every answer of the API is; Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"success": False, "error": "Bad request"}, status=400)
+        response["Cache-Control"] = "no-store"
+        return response
+    return defaults.bad_request(request, exception)
