@@ -7,6 +7,8 @@
 | DJANGO_ALLOWED_HOSTS | 127.0.0.1,localhost |
 | DATABASE_URL | SQLite at var/db.sqlite3 (WAL, IMMEDIATE transactions) |
 | DJANGO_LOG_LEVEL | INFO |
+| TASK_BACKEND | database (django-tasks-db); rq: Redis + RQ, Redis also as the cache |
+| REDIS_URL | redis://127.0.0.1:6379/0 (with TASK_BACKEND=rq) |
 """
 
 from __future__ import annotations
@@ -108,6 +110,16 @@ else:
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "importops_cache"}}
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+if os.environ.get("TASK_BACKEND", "database") == "rq":
+    # Redis + RQ: tasks go to Redis (workers: manage.py importops_rqworker), and Redis is the
+    # cache every web process shares (rate limits).
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    INSTALLED_APPS = [*INSTALLED_APPS, "django_rq"]
+    # No job timeout: a drain task lasts as long as its import (RQ's default would kill it at 180 s).
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": -1}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

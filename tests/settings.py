@@ -6,6 +6,8 @@ Environment:
 - TEST_USER_MODEL=email: run against a custom user model whose USERNAME_FIELD is the
   email and that has no username field (tests/testapp).
 - IMPORTOPS_LEASE_SECONDS, IMPORTOPS_BATCH_SIZE: set by end-to-end tests for their workers.
+- REDIS_URL_TEST: a Redis server for the Redis tests (scripts/test.sh starts one): adds the
+  "rq" task backend; TEST_CACHE=redis makes it the cache (for their web servers).
 """
 
 import os
@@ -38,6 +40,14 @@ SILENCED_SYSTEM_CHECKS = ["importops.E001"]
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+REDIS_URL = os.environ.get("REDIS_URL_TEST")
+if REDIS_URL:
+    INSTALLED_APPS = [*INSTALLED_APPS, "django_rq"]
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": -1}}
+    TASKS = {**TASKS, "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    if os.environ.get("TEST_CACHE") == "redis":
+        CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
 IMPORTOPS = {
     "DEFAULT_ROLES": ["user"],
     "IMPORTABLE_ROLES": ["user", "admin"],
@@ -45,6 +55,8 @@ IMPORTOPS = {
     "LEASE_SECONDS": int(os.environ.get("IMPORTOPS_LEASE_SECONDS", "60")),
     "BATCH_SIZE": int(os.environ.get("IMPORTOPS_BATCH_SIZE", "5000")),
     "BATCH_TIME_BUDGET": float(os.environ.get("IMPORTOPS_BATCH_TIME_BUDGET", "2.0")),
+    "RATE_LIMIT": int(os.environ.get("IMPORTOPS_RATE_LIMIT", "120")),
+    "LOGIN_MAX_FAILURES_PER_USER": int(os.environ.get("IMPORTOPS_LOGIN_MAX_FAILURES_PER_USER", "5")),
 }
 
 _LOG_LEVEL = os.environ.get("IMPORTOPS_LOG_LEVEL", "WARNING")

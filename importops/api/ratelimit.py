@@ -40,39 +40,49 @@ class Window:
         }
 
 
-def _keys(name: str) -> tuple[str, str]:
-    digest = hashlib.sha256(name.encode()).hexdigest()[:32]
-    return f"importops:rl:{digest}:n", f"importops:rl:{digest}:reset"
+def _window_key(name: str) -> str:
+    return f"importops:rl:{hashlib.sha256(name.encode()).hexdigest()[:32]}"
+
+
+def _count_key(window_key: str, reset_at: float) -> str:
+    # Each window has its own counter, so starting a window never zeroes a count that
+    # another process is incrementing.
+    return f"{window_key}:{reset_at!r}"
 
 
 def hit(name: str, *, limit: int, window: int) -> Window:
-    """Count one event for ``name`` in its current window."""
+    """Count one event for ``name`` in its current window.
+
+    Atomic with any number of processes sharing the cache: ``add`` (set if absent) lets the
+    first event start the window, ``incr`` counts; no read-modify-write.
+    """
     cache = caches[importops_settings.CACHE]
-    count_key, reset_key = _keys(name)
-    now = time.time()
-    reset_at = cache.get(reset_key)
-    if reset_at is None or reset_at <= now:
-        reset_at = now + window
-        cache.set_many({reset_key: reset_at, count_key: 0}, timeout=window)
+    window_key = _window_key(name)
+    while True:
+        cache.add(window_key, time.time() + window, timeout=window)
+        reset_at = cache.get(window_key)
+        if reset_at is not None:  # else it expired between the two calls: start the next
+            break
+    count_key = _count_key(window_key, reset_at)
+    cache.add(count_key, 0, timeout=window + 1)
     try:
         count = cache.incr(count_key)
-    except ValueError:  # expired between the two calls
-        cache.set(count_key, 1, timeout=window)
-        count = 1
+    except ValueError:  # the window ended between the two calls: count in the next one
+        return hit(name, limit=limit, window=window)
     return Window(count=count, limit=limit, reset_at=reset_at)
 
 
 def peek(name: str, *, limit: int) -> Window:
     """The current window of ``name`` without counting."""
     cache = caches[importops_settings.CACHE]
-    count_key, reset_key = _keys(name)
-    values = cache.get_many([count_key, reset_key])
-    reset_at = values.get(reset_key) or time.time()
-    return Window(count=values.get(count_key, 0), limit=limit, reset_at=reset_at)
+    reset_at = cache.get(_window_key(name))
+    if reset_at is None:
+        return Window(count=0, limit=limit, reset_at=time.time())
+    return Window(count=cache.get(_count_key(_window_key(name), reset_at), 0), limit=limit, reset_at=reset_at)
 
 
 def reset(name: str) -> None:
-    caches[importops_settings.CACHE].delete_many(list(_keys(name)))
+    caches[importops_settings.CACHE].delete(_window_key(name))
 
 
 def client_address(request: HttpRequest) -> str:
