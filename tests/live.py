@@ -125,3 +125,12 @@ class Worker(Process):
         ]
         env = {"IMPORTOPS_TASK_BACKEND": "worker", "IMPORTOPS_LOG_LEVEL": "INFO", **env}
         super().__init__(args, process_env(**env), tmp / f"worker-{name}.log")
+
+
+class RQWorker(Process):
+    """``manage.py importops_rqworker`` — the Redis + RQ worker the README documents."""
+
+    def __init__(self, tmp: Path, name: str, **env: str) -> None:
+        args = [sys.executable, "manage.py", "importops_rqworker", "--name", name]
+        env = {"IMPORTOPS_TASK_BACKEND": "rq", "IMPORTOPS_LOG_LEVEL": "INFO", **env}
+        super().__init__(args, process_env(**env), tmp / f"rqworker-{name}.log")

@@ -43,7 +43,8 @@ class Command(rqworker.Command):
 
     def add_arguments(self, parser: Any) -> None:
         super().add_arguments(parser)
-        parser.set_defaults(worker_class=f"{__name__}.Worker")
+        # django-tasks-rq's job class runs a task function; RQ's own would call the Task object.
+        parser.set_defaults(worker_class=f"{__name__}.Worker", job_class="django_tasks_rq.Job")
 
     def handle(self, *args: Any, **options: Any) -> None:
         sweep_once()
