@@ -15,7 +15,7 @@ from typing import Any, cast
 from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models
-from django.db.models import BooleanField, Expression, F
+from django.db.models import Expression, F, Lookup
 
 
 def array_literal(values: Sequence[Any]) -> str:
@@ -33,31 +33,25 @@ def _element(value: Any) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class InArray(Expression):
-    """A boolean ``lhs IN values``, for ``filter()`` and ``Q``."""
+class InArray(Lookup):
+    """A boolean ``lhs IN values``, for ``filter()`` and ``Q``. A lookup, so that it stands
+    alone in a WHERE clause on every database (an expression would be compared with TRUE
+    on SQLite, and no index would serve it)."""
 
-    conditional = True
+    prepare_rhs = False
 
     def __init__(self, lhs: str | Expression, values: Iterable[Any]) -> None:
-        super().__init__(output_field=BooleanField())
-        self.lhs = F(lhs) if isinstance(lhs, str) else lhs
-        self.values = list(values)
+        super().__init__(F(lhs) if isinstance(lhs, str) else lhs, list(values))
 
-    def get_source_expressions(self) -> list[Any]:
-        return [self.lhs]
-
-    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
-        (self.lhs,) = exprs
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple[Any, ...]]:
-        if not self.values:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        if not self.rhs:
             raise EmptyResultSet
         lhs_sql, lhs_params = compiler.compile(self.lhs)
         if connection.vendor == "postgresql":
             resolved = cast(Expression, self.lhs)  # an F() is resolved to a column before compiling
             element = resolved.output_field.db_type(connection) or "text"
-            return f"{lhs_sql} = ANY(%s::{element}[])", (*lhs_params, array_literal(self.values))
-        return f"{lhs_sql} IN ({', '.join(['%s'] * len(self.values))})", (*lhs_params, *self.values)
+            return f"{lhs_sql} = ANY(%s::{element}[])", (*lhs_params, array_literal(self.rhs))
+        return f"{lhs_sql} IN ({', '.join(['%s'] * len(self.rhs))})", (*lhs_params, *self.rhs)
 
 
 def insert_rows(

@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
 from importops.compat import DummyBackend, ImmediateBackend, task_backends
 from importops.conf import DEFAULTS, importops_settings
+from importops.services import user_indexes
 
 
 @checks.register()
@@ -112,6 +113,30 @@ def check_routes_not_shadowed(app_configs: Any = None, **kwargs: Any) -> list[ch
                     f"{path} is answered by {view.__module__}.{view.__qualname__}, not by importops.",
                     hint="Mount importops under a prefix of its own, or list its include before the other route.",
                     id="importops.W004",
+                )
+            )
+    return messages
+
+
+@checks.register(checks.Tags.database)
+def check_user_indexes(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A large user table without LOWER() indexes makes every batch scan it (run by
+    ``migrate`` and ``check --database``)."""
+    messages: list[checks.CheckMessage] = []
+    for using in databases or []:
+        try:
+            absent = user_indexes.missing(using)
+            large = bool(absent) and user_indexes.row_count_exceeds(user_indexes.LARGE_USER_TABLE, using)
+        except Exception:  # noqa: BLE001 - no table yet (before migrate): nothing to say
+            large = False
+        if large:
+            names = ", ".join(f"LOWER({index.column})" for index in absent)
+            messages.append(
+                checks.Warning(
+                    f"The user table {absent[0].table} has more than {user_indexes.LARGE_USER_TABLE:,} rows and no "
+                    f"index on {names}: every import batch scans it.",
+                    hint="Run: python manage.py importops_user_indexes",
+                    id="importops.W005",
                 )
             )
     return messages

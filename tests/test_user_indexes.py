@@ -1,0 +1,93 @@
+"""importops_user_indexes and the importops.W005 check: the case-insensitive lookups of a run
+use indexes on the user table instead of scanning it."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from importops.checks import check_user_indexes
+from importops.services import user_indexes
+from importops.users import UserAdapter
+from tests.conftest import create_user
+
+# CREATE INDEX CONCURRENTLY cannot run inside a transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _drop_afterwards():
+    yield
+    user_indexes.drop()
+
+
+def indexes_command(*args: str) -> str:
+    out = StringIO()
+    call_command("importops_user_indexes", *args, stdout=out)
+    return out.getvalue()
+
+
+def lookup_plan() -> str:
+    """The query plan of the lookup a batch makes, with sequential scans discouraged (a
+    tiny table would be scanned anyway): it names the index when the index fits the query."""
+    with CaptureQueriesContext(connection) as queries:
+        UserAdapter().taken(emails=["A@example.com"], usernames=["a"])
+    (query,) = queries.captured_queries
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute("EXPLAIN " + query["sql"])
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            cursor.execute("RESET enable_seqscan")
+            return plan
+        cursor.execute("EXPLAIN QUERY PLAN " + query["sql"])
+        return "\n".join(str(row[-1]) for row in cursor.fetchall())
+
+
+def test_create_is_idempotent_the_lookup_uses_the_indexes_and_drop_removes_them():
+    wanted = user_indexes.wanted()
+    assert user_indexes.missing() == wanted
+    assert "importops_" not in lookup_plan()
+
+    first = indexes_command()
+    assert first.count("created ") == len(wanted), first
+    assert user_indexes.missing() == []
+    plan = lookup_plan()
+    for index in wanted:
+        assert index.name in plan, plan
+
+    again = indexes_command()
+    assert "created" not in again and again.count("already indexed") == len(wanted), again
+
+    dropped = indexes_command("--drop")
+    assert dropped.count("dropped") == len(wanted), dropped
+    assert user_indexes.missing() == wanted
+    assert indexes_command("--drop").count("absent") == len(wanted)
+
+
+def test_an_equivalent_index_created_otherwise_counts():
+    index = user_indexes.wanted()[0]
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE INDEX host_lower_idx ON "{index.table}" (lower("{index.column}"))')
+    try:
+        assert index not in user_indexes.missing()
+        assert f"already indexed: LOWER({index.column})" in indexes_command()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX host_lower_idx")
+
+
+def test_the_check_warns_about_a_large_user_table_without_the_indexes(monkeypatch):
+    monkeypatch.setattr(user_indexes, "LARGE_USER_TABLE", 2)
+    assert check_user_indexes(databases=["default"]) == []  # small table
+    for name in ("big1", "big2", "big3"):
+        create_user(name)
+    (warning,) = check_user_indexes(databases=["default"])
+    assert warning.id == "importops.W005" and "importops_user_indexes" in warning.hint
+    indexes_command()
+    assert check_user_indexes(databases=["default"]) == []
+    assert check_user_indexes(databases=None) == []  # only with --database (migrate passes it)
