@@ -58,17 +58,20 @@ def hit(name: str, *, limit: int, window: int) -> Window:
     """
     cache = caches[importops_settings.CACHE]
     window_key = _window_key(name)
-    while True:
+    reset_at = None
+    for _ in range(2):  # a second try when the window expired between the two calls
         cache.add(window_key, time.time() + window, timeout=window)
         reset_at = cache.get(window_key)
-        if reset_at is not None:  # else it expired between the two calls: start the next
+        if reset_at is not None:
             break
+    if reset_at is None:  # a cache that keeps nothing (DummyCache): every event is the first
+        return Window(count=1, limit=limit, reset_at=time.time() + window)
     count_key = _count_key(window_key, reset_at)
     cache.add(count_key, 0, timeout=window + 1)
     try:
         count = cache.incr(count_key)
-    except ValueError:  # the window ended between the two calls: count in the next one
-        return hit(name, limit=limit, window=window)
+    except ValueError:  # the window ended between the two calls: the first of the next one
+        count = 1
     return Window(count=count, limit=limit, reset_at=reset_at)
 
 
