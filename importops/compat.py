@@ -11,8 +11,8 @@ try:
     from django.tasks.backends.dummy import DummyBackend
     from django.tasks.backends.immediate import ImmediateBackend
 except ImportError:  # Django 5.2
-    from django_tasks import task, task_backends  # type: ignore[no-redef]
-    from django_tasks.backends.dummy import DummyBackend  # type: ignore[no-redef]
-    from django_tasks.backends.immediate import ImmediateBackend  # type: ignore[no-redef]
+    from django_tasks import task, task_backends  # type: ignore[no-redef,assignment,unused-ignore]
+    from django_tasks.backends.dummy import DummyBackend  # type: ignore[no-redef,assignment,unused-ignore]
+    from django_tasks.backends.immediate import ImmediateBackend  # type: ignore[no-redef,assignment,unused-ignore]
 
 __all__ = ["DummyBackend", "ImmediateBackend", "task", "task_backends"]

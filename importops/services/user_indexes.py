@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 from django.db import connections
+from django.db.models import Field
 
 from importops.users import UserAdapter
 
@@ -38,7 +40,8 @@ def wanted(adapter: UserAdapter | None = None) -> list[UserIndex]:
     adapter = adapter or UserAdapter()
     meta = adapter.model._meta
     fields = [adapter.email_field] + ([adapter.username_field] if adapter.username_field else [])
-    return [UserIndex(meta.db_table, meta.get_field(name).column) for name in dict.fromkeys(fields)]
+    columns = [cast(Field, meta.get_field(name)).column for name in dict.fromkeys(fields)]
+    return [UserIndex(meta.db_table, column) for column in columns if column]
 
 
 def _definitions(table: str, using: str) -> dict[str, tuple[str, bool]]:
