@@ -8,7 +8,6 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError, OutputWrapper
 
-from importops.management import sweeping
 from importops.management.commands import importops_worker
 from importops.management.progress import ProgressBar
 from importops.models import ImportOperation
@@ -138,7 +137,7 @@ def test_worker_command_builds_its_own_worker_and_leaves_django_tasks_db_alone(m
     def run(worker):
         seen.update(worker=worker, library_worker=importops_worker.db_worker.Worker)
 
-    monkeypatch.setattr(sweeping, "sweep_once", lambda: seen.setdefault("swept", True))
+    monkeypatch.setattr(importops_worker, "sweep_once", lambda: seen.setdefault("swept", True))
     monkeypatch.setattr(importops_worker.Worker, "configure_signals", lambda worker: None)
     monkeypatch.setattr(importops_worker.Worker, "run", run)
     call_command("importops_worker", "--backend", "worker", "--queue-name", "imports", "--max-tasks", "3")
