@@ -130,7 +130,7 @@ def check_user_indexes(app_configs: Any = None, databases: Any = None, **kwargs:
         except Exception:  # noqa: BLE001 - no table yet (before migrate): nothing to say
             large = False
         if large:
-            names = ", ".join(f"LOWER({index.column})" for index in absent)
+            names = ", ".join(f"folded {index.column}" for index in absent)
             messages.append(
                 checks.Warning(
                     f"The user table {absent[0].table} has more than {user_indexes.LARGE_USER_TABLE:,} rows and no "

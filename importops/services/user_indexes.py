@@ -1,6 +1,7 @@
 """Case-insensitive expression indexes on the host's user table (DESIGN: "Set-based SQL").
 
-Every batch looks its users up by ``LOWER(email)`` and ``LOWER(username)``. Django's user
+Every batch looks its users up by their folded email and username (``importops.folding``:
+``LOWER(NORMALIZE(x, NFKC))`` on PostgreSQL, ``importops_fold(x)`` on SQLite). Django's user
 model indexes neither expression, so each lookup scans the user table: the cost of a run
 grows with the host's user table. ``importops_user_indexes`` creates the indexes (and drops
 them); they are never part of a migration, because the table is the host's.
@@ -14,11 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from django.db import connections
 from django.db.models import Field
 
+from importops.folding import SQLITE_FUNCTION
 from importops.users import UserAdapter
 
 #: A user table with more rows than this should have the indexes (system check W003).
@@ -59,10 +61,17 @@ def _definitions(table: str, using: str) -> dict[str, tuple[str, bool]]:
         return {name: (definition or "", True) for name, definition in cursor.fetchall()}
 
 
-def _covers(definition: str, column: str) -> bool:
-    """Whether an index definition is on LOWER(column) (whoever created it)."""
-    text = definition.lower().replace('"', "")
-    return re.search(rf"\(\s*lower\(\s*\(?{re.escape(column.lower())}\)?(::text)?\s*\)\s*\)", text) is not None
+def _expression(column: str, vendor: str, quote: Any = str) -> str:
+    """The folded column, as ``importops.folding.Fold`` writes it in the lookups."""
+    if vendor == "postgresql":
+        return f"LOWER(NORMALIZE({quote(column)}, NFKC))"
+    return f"{SQLITE_FUNCTION}({quote(column)})"
+
+
+def _covers(definition: str, column: str, vendor: str) -> bool:
+    """Whether an index definition is on the folded column (whoever created it)."""
+    text = re.sub(r"[\s\"()]|::text", "", definition.lower())
+    return re.sub(r"[\s\"()]", "", _expression(column, vendor).lower()) in text
 
 
 def missing(using: str = "default") -> list[UserIndex]:
@@ -73,7 +82,10 @@ def missing(using: str = "default") -> list[UserIndex]:
     return [
         index
         for index in indexes
-        if not any(valid and _covers(definition, index.column) for definition, valid in definitions.values())
+        if not any(
+            valid and _covers(definition, index.column, connections[using].vendor)
+            for definition, valid in definitions.values()
+        )
     ]
 
 
@@ -93,7 +105,8 @@ def create(using: str = "default") -> list[tuple[UserIndex, bool]]:
             how = "CONCURRENTLY"
         with connection.cursor() as cursor:
             cursor.execute(
-                f"CREATE INDEX {how} {quote(index.name)} ON {quote(index.table)} (LOWER({quote(index.column)}))"
+                f"CREATE INDEX {how} {quote(index.name)} ON {quote(index.table)} "
+                f"({_expression(index.column, connection.vendor, quote)})"
             )
         results.append((index, True))
     return results

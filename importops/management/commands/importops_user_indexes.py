@@ -12,7 +12,7 @@ from importops.services import user_indexes
 
 class Command(BaseCommand):
     help = (
-        "Create the expression indexes LOWER(email) and LOWER(username) on the user model's table, so "
+        "Create the expression indexes on the folded (NFKC, lower-case) email and username of the user table, so "
         "an import costs the same into a large user table as into an empty one. Idempotent; on "
         "PostgreSQL built CONCURRENTLY (writes to the user table go on). --drop removes them."
     )
@@ -28,5 +28,5 @@ class Command(BaseCommand):
                 self.stdout.write(f"{'dropped' if dropped else 'absent:'} {index.name}")
             return
         for index, created in user_indexes.create(using):
-            what = f"LOWER({index.column}) on {index.table}"
+            what = f"folded {index.column} on {index.table}"
             self.stdout.write(f"created {index.name}: {what}" if created else f"already indexed: {what}")
