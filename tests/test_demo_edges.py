@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.test import Client, override_settings
@@ -36,7 +37,9 @@ def call(headers: list[tuple[bytes, bytes]]) -> tuple[list[dict], bool]:
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/api/v1/import.addUsers", "headers": headers}
-    asyncio.run(BodyCeiling(app)(scope, receive, send))
+    # A thread of its own: browser tests may leave an event loop running in this one.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, BodyCeiling(app)(scope, receive, send)).result()
     return sent, bool(reached)
 
 
