@@ -1,4 +1,4 @@
-"""Answers 503 while the database is away, instead of a 500 (DESIGN: transient faults).
+"""Answers 503 while the database is away, instead of a 500 (docs/architecture.md, "Transient faults").
 
 Add ``importops.middleware.DatabaseUnavailableMiddleware`` to ``MIDDLEWARE``: a view (the
 admin's, or any other) that meets a transient database fault gets a plain 503 page with

@@ -1,4 +1,4 @@
-"""Transient database faults (DESIGN: "Transient faults are retried at the unit of work").
+"""Transient database faults (docs/architecture.md, "Transient faults").
 
 A unit of work is one transaction, or one conditional statement: a batch, a lane claim, a
 chunk of staging, a stop call. When the database fails it in a way that passes (a lost or

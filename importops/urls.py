@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from importops.api.schema import DocsView, SchemaView
+from importops.api.schema_views import DocsView, SchemaView
 from importops.api.views import auth, files, health, imports
 
 app_name = "importops"

@@ -62,7 +62,7 @@ leg "Django 6.1 / SQLite" env -u DATABASE_URL .venv/bin/python -m pytest -m "$qu
 leg "Django 6.1 / SQLite / email user model" env -u DATABASE_URL TEST_USER_MODEL=email \
   .venv/bin/python -m pytest -m "$quick and not username_model" "$@"
 leg "OpenAPI schema is valid" env -u DATABASE_URL .venv/bin/python manage.py spectacular --validate --fail-on-warn \
-  --custom-settings importops.api.schema.SETTINGS --generator-class importops.api.schema.Generator \
+  --custom-settings importops.api.schema_views.SETTINGS --generator-class importops.api.schema_views.Generator \
   --urlconf importops.urls --file "$scratch/openapi.yaml"
 leg "Django 6.1 / PostgreSQL / with end-to-end and browser tests" env DATABASE_URL="$pg_url" \
   .venv/bin/python -m pytest -m "$username and not faults and not fuzz and not redis" "$@"

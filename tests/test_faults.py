@@ -1,5 +1,5 @@
-"""Transient database faults, in process (DESIGN "Transient faults are retried at the unit of
-work"): which errors pass, a unit run again until a deadline, a run and a parse that meet a
+"""Transient database faults, in process (docs/architecture.md, "Transient faults": retried at the unit of
+work): which errors pass, a unit run again until a deadline, a run and a parse that meet a
 fault at every kind of statement and still end exact, 503s while the database is away, health
 checks, storage faults. (test_e2e_faults.py restarts and stops a real PostgreSQL.)"""
 

@@ -1,4 +1,4 @@
-"""Case-insensitive expression indexes on the host's user table (DESIGN: "Set-based SQL").
+"""Case-insensitive expression indexes on the host's user table (docs/scaling.md).
 
 Every batch looks its users up by their folded email and username (``importops.folding``:
 ``LOWER(NORMALIZE(x, NFKC))`` on PostgreSQL, ``importops_fold(x)`` on SQLite). Django's user
