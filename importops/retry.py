@@ -99,10 +99,12 @@ def describe(exc: BaseException) -> str:
 
 
 class Outage:
-    """The process's view of the database: one log line when faults start, one when they end."""
+    """The process's view of a service (the database, Redis): one log line when faults start,
+    one when they end."""
 
-    def __init__(self) -> None:
+    def __init__(self, service: str = "database") -> None:
         self._lock = threading.Lock()
+        self.service = service
         self.since: float | None = None
 
     def failed(self, exc: BaseException, what: str) -> None:
@@ -110,14 +112,14 @@ class Outage:
             if self.since is not None:
                 return
             self.since = time.monotonic()
-        logger.warning("database fault during %s: %s; retrying with backoff", what, describe(exc))
+        logger.warning("%s fault during %s: %s; retrying with backoff", self.service, what, describe(exc))
 
     def recovered(self) -> None:
         with self._lock:
             if self.since is None:
                 return
             lasted, self.since = time.monotonic() - self.since, None
-        logger.warning("database available again after %.1f s", lasted)
+        logger.warning("%s available again after %.1f s", self.service, lasted)
 
 
 outage = Outage()
