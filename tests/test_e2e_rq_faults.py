@@ -95,16 +95,18 @@ def test_redis_restarted_mid_run_loses_the_queue_and_the_run_still_ends_done(red
         assert progress(operation_id)[0] == "importer_done"
         assert not ImportLane.objects.filter(operation_id=operation_id, finished=False).exists()
         # 3. Redis restarts while the workers wait for tasks: they wait for it, and carry on.
+        before = [worker.output().count("Redis available again") for worker in workers]
         redis_server.restart()
-        back = lambda: all("Redis available again" in worker.output() for worker in workers)  # noqa: E731
+        back = lambda: all(w.output().count("Redis available again") > n for w, n in zip(workers, before, strict=True))  # noqa: E731
         wait_for(back, timeout=30, what="the workers to reconnect")
         time.sleep(1)
         for worker in workers:
             assert worker.popen.poll() is None, "the worker exited:\n" + worker.output()
             log = worker.output()
             assert "Traceback" not in log, log
-            # One line when Redis goes, one when it is back: not one per attempt.
-            assert log.count("Redis fault during") == log.count("Redis available again") == 1, log
+            # One line when Redis goes, one when it is back (per restart the workers saw): not
+            # one per attempt.
+            assert 1 <= log.count("Redis fault during") == log.count("Redis available again") <= 2, log
     finally:
         server.stop()
         for worker in workers:

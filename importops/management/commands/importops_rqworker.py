@@ -27,6 +27,7 @@ from importops.management.commands.importops_worker import housekeeping, sweep_o
 from importops.services.running import STOPPING
 
 try:
+    import django_rq
     import django_tasks_rq
     from django_rq.management.commands import rqworker
     from redis.exceptions import ConnectionError as RedisConnectionError
@@ -42,6 +43,18 @@ logger = logging.getLogger("importops")
 #: Redis is unreachable (down, restarting, the network).
 REDIS_FAULTS = (RedisConnectionError, RedisTimeoutError)
 redis_outage = retry.Outage("Redis")
+
+
+def sweep_if_redis_answers() -> None:
+    """The sweep queues the tasks that resume a run: while Redis is away they could not be
+    queued, and the resume would be counted for nothing. Skip the round; the next one sweeps."""
+    try:
+        django_rq.get_connection(importops_settings.TASK_QUEUE).ping()
+    except REDIS_FAULTS as exc:
+        redis_outage.failed(exc, "the recovery sweep")
+        return
+    redis_outage.recovered()
+    sweep_once()
 
 
 class Job(django_tasks_rq.Job):
@@ -149,9 +162,11 @@ class Command(rqworker.Command):
         parser.set_defaults(worker_class=f"{__name__}.Worker", job_class=f"{__name__}.Job")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        sweep_once()
+        sweep_if_redis_answers()
         stop = threading.Event()
-        thread = threading.Thread(target=housekeeping, args=(stop, None), name="importops-sweep", daemon=True)
+        thread = threading.Thread(
+            target=housekeeping, args=(stop, None, sweep_if_redis_answers), name="importops-sweep", daemon=True
+        )
         thread.start()
         try:
             super().handle(*(args or [importops_settings.TASK_QUEUE]), **options)

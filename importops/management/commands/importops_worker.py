@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -50,15 +51,15 @@ def sweep_once() -> None:
         connection.close()
 
 
-def housekeeping(stop: threading.Event, heartbeat: Path | None) -> None:
-    """Beat every few seconds; sweep every LEASE_SECONDS / 2."""
+def housekeeping(stop: threading.Event, heartbeat: Path | None, sweep: Callable[[], None] | None = None) -> None:
+    """Beat every few seconds; sweep (``sweep_once`` unless told otherwise) every LEASE_SECONDS / 2."""
     interval = max(1.0, importops_settings.LEASE_SECONDS / 2)
     next_sweep = time.monotonic() + interval
     while not stop.wait(min(HEARTBEAT_SECONDS, interval)):
         if heartbeat is not None:
             heartbeat.touch()
         if time.monotonic() >= next_sweep:
-            sweep_once()
+            (sweep or sweep_once)()
             next_sweep = time.monotonic() + interval
 
 
