@@ -6,8 +6,8 @@ Runs ``django-rq``'s ``rqworker`` (every option of it is accepted; the queue def
 ``importops_worker`` (at start and every ``LEASE_SECONDS / 2``), so a run whose worker was
 killed resumes on the others without cron.
 
-The worker outlives Redis outages: where RQ's own loop would quit on a lost connection, it
-waits for Redis with backoff, logging one line when Redis goes and one when it is back, and
+The worker outlives Redis outages: at start, and where RQ's own loop would quit on a lost
+connection, it waits for Redis with backoff, logging one line when Redis goes and one when it is back, and
 goes on. A running drain task needs only the database and carries on meanwhile. Tasks queued
 in a Redis that restarts without persistence are lost: the sweep resumes their runs.
 """
@@ -55,6 +55,22 @@ def sweep_if_redis_answers() -> None:
         return
     redis_outage.recovered()
     sweep_once()
+
+
+def wait_for_redis_at_start() -> None:
+    """RQ's worker exits when Redis does not answer at start: wait for it instead."""
+    connection = django_rq.get_connection(importops_settings.TASK_QUEUE)
+    attempt = 0
+    while True:
+        try:
+            connection.ping()
+        except REDIS_FAULTS as exc:
+            redis_outage.failed(exc, "the worker's start")
+            time.sleep(retry.backoff(min(attempt, 10)) + 0.5)
+            attempt += 1
+            continue
+        redis_outage.recovered()
+        return
 
 
 class Job(django_tasks_rq.Job):
@@ -162,6 +178,7 @@ class Command(rqworker.Command):
         parser.set_defaults(worker_class=f"{__name__}.Worker", job_class=f"{__name__}.Job")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        wait_for_redis_at_start()
         sweep_if_redis_answers()
         stop = threading.Event()
         thread = threading.Thread(
