@@ -7,9 +7,10 @@ Runs ``django-rq``'s ``rqworker`` (every option of it is accepted; the queue def
 killed resumes on the others without cron.
 
 The worker outlives Redis outages: at start, and where RQ's own loop would quit on a lost
-connection, it waits for Redis with backoff, logging one line when Redis goes and one when it is back, and
-goes on. A running drain task needs only the database and carries on meanwhile. Tasks queued
-in a Redis that restarts without persistence are lost: the sweep resumes their runs.
+connection, it waits for Redis with backoff, logging one line when Redis goes and one when
+it is back, and goes on. A running drain task needs only the database and carries on
+meanwhile. Tasks queued in a Redis that restarts without persistence are lost: the sweep
+resumes their runs.
 """
 
 from __future__ import annotations
@@ -169,7 +170,8 @@ class Worker(SimpleWorker):
 class Command(rqworker.Command):
     help = (
         "Run import tasks from Redis: django-rq's rqworker (same options) in-process, plus the importops "
-        "recovery sweep at start and every LEASE_SECONDS/2 seconds. One or more per machine."
+        "recovery sweep at start and every LEASE_SECONDS/2 seconds. It waits out Redis outages. "
+        "One or more per machine."
     )
 
     def add_arguments(self, parser: Any) -> None:
