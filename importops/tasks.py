@@ -8,6 +8,8 @@ work its recovery sweep hands back.
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 
 from importops import retry
@@ -15,6 +17,8 @@ from importops.compat import task
 from importops.conf import importops_settings
 from importops.services import parsing, recovery, running, undo
 from importops.services.work import Work
+
+logger = logging.getLogger("importops")
 
 
 @task()
@@ -43,16 +47,33 @@ def enqueue(*work: Work | None) -> None:
     def queue() -> None:
         options = {"backend": importops_settings.TASK_BACKEND, "queue_name": importops_settings.TASK_QUEUE}
         for item in todo:
-            if item.parse:
-                parse_import_file.using(**options).enqueue(item.operation.pk)
-            if item.undo:
-                undo_import.using(**options).enqueue(item.operation.pk)
-            drain = drain_import.using(**options)
-            for _ in range(item.drains):
-                drain.enqueue(item.operation.pk)
+            try:
+                if item.parse:
+                    parse_import_file.using(**options).enqueue(item.operation.pk)
+                if item.undo:
+                    undo_import.using(**options).enqueue(item.operation.pk)
+                drain = drain_import.using(**options)
+                for _ in range(item.drains):
+                    drain.enqueue(item.operation.pk)
+            except Exception as exc:
+                if not queue_unavailable(exc):
+                    raise
+                # The state change is committed: the recovery sweep finds the work nobody
+                # holds and queues it again once the queue answers (within LEASE_SECONDS).
+                logger.warning(
+                    "could not queue the work of %s (%s): the recovery sweep queues it again",
+                    item.operation.pk,
+                    retry.describe(exc),
+                )
 
     if todo:
         transaction.on_commit(queue)
+
+
+def queue_unavailable(exc: BaseException) -> bool:
+    """A task queue that does not answer (Redis away, the database away) rather than a bug."""
+    names = {(cls.__module__.split(".")[0], cls.__name__) for cls in type(exc).__mro__}
+    return retry.is_transient(exc) or bool(names & {("redis", "ConnectionError"), ("redis", "TimeoutError")})
 
 
 def recover(*, deadline: float | None = None) -> list[str]:
