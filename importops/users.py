@@ -241,21 +241,8 @@ class UserAdapter:
 
     def assign_roles(self, pairs: Sequence[tuple[list[str], AbstractBaseUser]]) -> None:
         """Add each user to the groups named by its roles (groups are created if missing)."""
-        if not self.has_groups:
-            return
-        names = {role for roles, _ in pairs for role in roles}
-        if not names:
-            return
-        groups = dict(Group.objects.filter(name__in=names).values_list("name", "pk"))
-        missing = names - groups.keys()
-        if missing:
-            Group.objects.bulk_create([Group(name=name) for name in missing], ignore_conflicts=True)
-            groups = dict(Group.objects.filter(name__in=names).values_list("name", "pk"))
-        through = self._through()
-        insert_rows(
-            through.model,
-            [through.user_column, through.group_column],
-            [(instance.pk, groups[role]) for roles, instance in pairs for role in dict.fromkeys(roles)],
+        self.change_groups(
+            add=[(instance.pk, role) for roles, instance in pairs for role in dict.fromkeys(roles)], remove=[]
         )
 
     # -- existing users (the update and skip policies) ----------------------------------

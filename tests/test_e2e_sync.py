@@ -10,9 +10,12 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from importops.models import ImportChange, ImportedIdentity, ImportOperation
+from tests import test_e2e_worker
 from tests.live import ROOT, Worker, process_env, wait_for
+from tests.test_e2e_worker import stage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+worker_settings = test_e2e_worker.worker_settings  # the fixture, shared
 User = get_user_model()
 EMAIL = User.get_email_field_name()
 
@@ -28,19 +31,6 @@ def members(count: int, name: str = "Member {n}", *, renamed=range(0), deactivat
     return users
 
 
-@pytest.fixture
-def worker_settings(settings):
-    settings.IMPORTOPS = {**settings.IMPORTOPS, "TASK_BACKEND": "worker", "PARALLELISM": 4}
-    return settings
-
-
-def stage(api, users: list[dict]) -> str:
-    api.post("import.new")
-    for start in range(0, len(users), 500):
-        assert api.post("import.addUsers", {"users": users[start : start + 500]}).status_code == 200
-    return ImportOperation.objects.get(valid=True).pk
-
-
 def status(operation_id: str) -> str:
     return ImportOperation.objects.get(pk=operation_id).status
 
@@ -54,11 +44,11 @@ def test_update_then_undo_racing_another_import(api, worker_settings, tmp_path):
     # Small batches (and undo chunks): the undo and the third import interleave.
     workers = [Worker(tmp_path, "a", IMPORTOPS_BATCH_SIZE="10"), Worker(tmp_path, "b", IMPORTOPS_BATCH_SIZE="10")]
     try:
-        first = stage(api, members(1000))
+        first = stage(api, members(1000)).pk
         assert api.post("import.run").status_code == 200
         wait_for(lambda: status(first) == "importer_done", timeout=120, what="the first import")
 
-        second = stage(api, members(1100, renamed=range(50), deactivated=range(50, 60)))
+        second = stage(api, members(1100, renamed=range(50), deactivated=range(50, 60))).pk
         assert api.post("import.run", {"existingUsers": "update"}).status_code == 200
         wait_for(lambda: status(second) == "importer_done", timeout=120, what="the update re-import")
         assert outcomes(second) == {"created": 100, "updated": 60, "skipped": 0, "unchanged": 940}
@@ -66,7 +56,7 @@ def test_update_then_undo_racing_another_import(api, worker_settings, tmp_path):
         # A third import renames everyone while the second one is undone: whichever touches a
         # user first, the third import's values win, and no user is lost or doubled. The undo
         # starts once the third import has updated some of the users the second one changed.
-        third = stage(api, members(1100, "Third {n}"))
+        third = stage(api, members(1100, "Third {n}")).pk
         assert api.post("import.run", {"existingUsers": "update"}).status_code == 200
         wait_for(lambda: outcomes(third)["updated"] >= 20, timeout=120, what="the third import to get going")
         response = api.post("import.undo", {"operationId": second})
@@ -97,7 +87,7 @@ def test_update_then_undo_racing_another_import(api, worker_settings, tmp_path):
 def test_importops_undo_waits_for_the_worker(api, worker_settings, tmp_path):
     worker = Worker(tmp_path, "solo")
     try:
-        operation = stage(api, members(300))
+        operation = stage(api, members(300)).pk
         api.post("import.run")
         wait_for(lambda: status(operation) == "importer_done", timeout=120, what="the import")
         done = subprocess.run(  # noqa: S603
