@@ -33,8 +33,8 @@ PHASES = [
     ("unusable password column", ["encode_password"], []),
     ("judge: every check, one query per kind", ["judge"], []),
     ("  of which the user-table lookup", ["taken"], []),
-    ("create users (bulk_create) + groups", ["create"], []),
-    ("  of which group memberships", ["assign_roles"], []),
+    ("create users (one INSERT from values) + groups", ["create"], []),
+    ("  of which group memberships", ["change_groups"], []),
     ("insert rows (identities + memberships)", ["insert_rows"], []),
     ("delete processed staging records", ["delete"], []),
 ]

@@ -1,13 +1,15 @@
 """Set-based SQL helpers for the batch path.
 
-On PostgreSQL a list becomes one array parameter: ``col = ANY(%s)`` and
-``INSERT ... SELECT * FROM unnest(%s, %s, ...)``. The SQL text then no longer depends on
-the batch size, so neither Django nor the driver compiles a 6,000-placeholder statement per
-batch. Other databases get the portable form (``IN (...)``, ``bulk_create``).
+On PostgreSQL a list of keys becomes one array parameter (``col = ANY(%s)``) and a list of
+rows one JSON parameter (``INSERT ... SELECT ... FROM jsonb_populate_recordset(%s)``). The
+SQL text then no longer depends on the batch size, so neither Django nor the driver compiles
+a 6,000-placeholder statement per batch, and no model instance is built per row. Other
+databases get the portable form (``IN (...)``, ``bulk_create``).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
@@ -16,6 +18,7 @@ from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models
 from django.db.models import Expression, F, Lookup
+from django.utils import timezone
 
 
 def array_literal(values: Sequence[Any]) -> str:
@@ -54,42 +57,150 @@ class InArray(Lookup):
         return f"{lhs_sql} IN ({', '.join(['%s'] * len(self.rhs))})", (*lhs_params, *self.rhs)
 
 
+#: Field classes whose values go into the JSON rows as they are (JSON columns get the JSON).
+PLAIN_FIELDS = {
+    models.BigIntegerField,
+    models.BooleanField,
+    models.CharField,
+    models.DateField,
+    models.DateTimeField,
+    models.EmailField,
+    models.ForeignKey,
+    models.IntegerField,
+    models.JSONField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.SlugField,
+    models.SmallIntegerField,
+    models.TextField,
+    models.UUIDField,
+}
+
+
 def insert_rows(
     model: type[models.Model],
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
     *,
     constants: dict[str, Any] | None = None,
-) -> None:
-    """Insert ``rows`` (values in ``columns`` order, attnames) without model instances;
-    ``constants`` are columns with the same value in every row."""
+    returning: str | None = None,
+) -> list[Any]:
+    """Insert ``rows`` (values in ``columns`` order, attnames) as ``bulk_create`` would save
+    instances made from them, without building the instances; ``constants`` are columns with
+    the same value in every row. Every other field gets its default (``auto_now`` and
+    ``auto_now_add``: now; a database default: left to the database). With ``returning`` (an
+    attname), the inserted rows' values of that column, in row order. No ``save()`` runs,
+    no signal is sent.
+
+    On PostgreSQL the rows travel as one JSON parameter (``jsonb_populate_recordset``): the
+    encoding is a single C call, the statement's text is the same for every batch, and
+    PostgreSQL converts each value with its column's own input function. Values of Django's
+    own kinds of field go as they are (JSON columns get the JSON); any other field converts
+    them with its ``get_db_prep_save``.
+    """
     if not rows:
-        return
+        return []
     constants = constants or {}
     connection = connections[model._default_manager.db]
     if connection.vendor != "postgresql":
-        model._default_manager.bulk_create([model(**dict(zip(columns, row, strict=True)), **constants) for row in rows])
-        return
+        instances = [model(**dict(zip(columns, row, strict=True)), **constants) for row in rows]
+        model._default_manager.bulk_create(instances)
+        return [getattr(instance, returning) for instance in instances] if returning else []
+    columns, rows, constants = _with_defaults(model, columns, rows, constants)
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    selects, params, fields = [], [], []
-    for index, column in enumerate(columns):
-        field = by_attname[column]
-        values = [_db_value(field, row[index]) for row in rows]
-        selects.append(f"unnest(%s::{field.db_type(connection)}[])")
-        params.append(array_literal(values))
-        fields.append(field)
+    quote = connection.ops.quote_name
+    keys = [cast(str, by_attname[column].column) for column in columns]  # concrete: never None
+    custom = [index for index, column in enumerate(columns) if type(by_attname[column]) not in PLAIN_FIELDS]
+    if custom:  # a field of the host's own kind: its own conversion, as bulk_create would
+        converted = [list(row) for row in rows]
+        for index in custom:
+            field = by_attname[columns[index]]
+            for row in converted:
+                row[index] = field.get_db_prep_save(row[index], connection)
+        rows = converted
+    names = [quote(key) for key in keys]
+    selects = [f"r.{name}" for name in names]
+    params: list[Any] = []
     for column, value in constants.items():
         field = by_attname[column]
+        names.append(quote(cast(str, field.column)))
         selects.append(f"%s::{field.db_type(connection)}")
         params.append(_db_value(field, value))
-        fields.append(field)
-    names = [connection.ops.quote_name(cast(str, field.column)) for field in fields]  # concrete: never None
-    table = connection.ops.quote_name(model._meta.db_table)
+    table = quote(model._meta.db_table)
+    payload = json.dumps([dict(zip(keys, row, strict=True)) for row in rows], cls=RowEncoder, ensure_ascii=False)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(selects)} "
+        f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) AS r"
+    )
+    if returning:
+        sql += f" RETURNING {quote(cast(str, by_attname[returning].column))}"
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(selects)}", params)
+        cursor.execute(sql, [*params, payload])
+        return [row[0] for row in cursor.fetchall()] if returning else []
+
+
+def _with_defaults(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], constants: dict[str, Any]
+) -> tuple[list[str], Sequence[Sequence[Any]], dict[str, Any]]:
+    """The columns, rows and constants with every field they leave out filled as a model
+    instance would fill it: a callable default called for each row, any other default once."""
+    given = {*columns, *constants}
+    constants = dict(constants)
+    per_row: list[models.Field[Any, Any]] = []
+    now = timezone.now()
+    for field in model._meta.concrete_fields:
+        if field.attname in given or isinstance(field, models.AutoField | models.BigAutoField | models.SmallAutoField):
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            constants[field.attname] = now
+        elif field.has_default() and callable(field.default):
+            per_row.append(field)
+        elif not field.has_db_default():
+            constants[field.attname] = field.get_default()
+    if per_row:
+        columns = [*columns, *(field.attname for field in per_row)]
+        rows = [[*row, *(field.get_default() for field in per_row)] for row in rows]
+    return list(columns), rows, constants
+
+
+def insert_records(model: type[models.Model], records: Sequence[dict[str, Any]]) -> list[Any]:
+    """``insert_rows`` for records given as ``{attname: value}``, each with the fields it
+    names; the new rows' primary keys, in order."""
+    if not records:
+        return []
+    given = set().union(*records)
+    fields = [field for field in model._meta.concrete_fields if field.attname in given]
+    fillers = [_filler(field) for field in fields]
+    rows = [
+        [
+            record[field.attname] if field.attname in record else filler()
+            for field, filler in zip(fields, fillers, strict=True)
+        ]
+        for record in records
+    ]
+    return insert_rows(model, [field.attname for field in fields], rows, returning=model._meta.pk.attname)
+
+
+def _filler(field: models.Field[Any, Any]) -> Any:
+    """What fills the field in a record that leaves it out: a function of no arguments."""
+    if field.has_default() and callable(field.default):
+        return field.get_default
+    value = field.get_default()
+    return lambda: value
+
+
+class RowEncoder(DjangoJSONEncoder):
+    """Django's encoder, but times keep their microseconds (it cuts them to milliseconds)."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime.datetime | datetime.time):
+            return o.isoformat()
+        return super().default(o)
 
 
 def _db_value(field: models.Field[Any, Any], value: Any) -> Any:
+    if value is None:
+        return None
     if isinstance(field, models.JSONField):
         return json.dumps(value, cls=DjangoJSONEncoder)
     if isinstance(field, models.DateTimeField):

@@ -21,11 +21,11 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.core.validators import validate_email
+from django.core.validators import EmailValidator, validate_email
 from django.db import models
 from django.db.models import Q
 
-from importops.bulk import InArray, insert_rows
+from importops.bulk import InArray, insert_records, insert_rows
 from importops.errors import UserError
 from importops.folding import Fold, fold, normalize_identity
 from importops.staged import REDACTED, StagedUser, error_entry
@@ -33,6 +33,16 @@ from importops.validation import first_non_blank, non_blank
 
 BCRYPT_HASH = re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")
 NOT_USERNAME_CHARS = re.compile(r"[^\w.@+-]")
+#: The emails Django's ``validate_email`` accepts in its common form (a dot-atom local part,
+#: a host name), in one match; anything else is left to ``validate_email`` itself.
+COMMON_EMAIL = re.compile(
+    r"[-!#$%&'*+/=?^_`{}|~0-9A-Z]+(?:\.[-!#$%&'*+/=?^_`{}|~0-9A-Z]+)*@"
+    + EmailValidator.hostname_re
+    + EmailValidator.domain_re
+    + EmailValidator.tld_no_fqdn_re
+    + r"\Z",
+    re.IGNORECASE,
+)
 
 
 class Membership(NamedTuple):
@@ -128,6 +138,8 @@ class UserAdapter:
         field_ = self._field(self.email_field)
         if field_ is not None and field_.max_length and len(email) > field_.max_length:
             return False
+        if len(email) <= 320 and COMMON_EMAIL.match(email):
+            return True
         try:
             validate_email(email)
         except ValidationError:
@@ -201,21 +213,14 @@ class UserAdapter:
         """The model fields this adapter maps from a staged user (not username or password).
 
         A new user gets them; ``update`` sets them on an existing one (the email only when
-        the match was not by email). Override to map extra fields; never return
-        ``is_staff``, ``is_superuser`` or ``password``.
+        the match was not by email). Override to map extra fields (keep it free of queries:
+        it runs once per user); never return ``is_staff``, ``is_superuser`` or ``password``.
         """
         values: dict[str, Any] = {self.email_field: user.email}
         if self._field("is_active") is not None:
             values["is_active"] = user.active
         values.update(self._name_fields(user.name))
         return values
-
-    def build(self, user: StagedUser, *, username: str | None, password: str) -> AbstractBaseUser:
-        """An unsaved user instance. ``is_staff``/``is_superuser`` are never set."""
-        values = {**self.values(user), "password": password}
-        if self.username_field and username is not None:
-            values[self.username_field] = username
-        return self.model(**values)
 
     def _name_fields(self, name: str) -> dict[str, str]:
         if not name:
@@ -232,18 +237,19 @@ class UserAdapter:
                 values[key] = value[: field_.max_length or None]
         return values
 
-    def create(self, users: Sequence[tuple[StagedUser, AbstractBaseUser]]) -> list[AbstractBaseUser]:
-        """Save the built users in bulk and give them their roles' groups."""
-        instances = [instance for _, instance in users]
-        self.model._default_manager.bulk_create(instances)
-        self.assign_roles([(staged.roles, instance) for staged, instance in users])
-        return instances
-
-    def assign_roles(self, pairs: Sequence[tuple[list[str], AbstractBaseUser]]) -> None:
-        """Add each user to the groups named by its roles (groups are created if missing)."""
+    def create(self, users: Sequence[tuple[StagedUser, dict[str, Any]]]) -> list[Any]:
+        """Insert new users in one statement and give them their roles' groups; their primary
+        keys, in order. Each comes with its field values: ``values()``, the username and the
+        password column. No model instance is built and no ``save()`` runs: fields the values
+        leave out get their defaults, as with ``bulk_create``."""
+        pks = insert_records(self.model, [values for _, values in users])
         self.change_groups(
-            add=[(instance.pk, role) for roles, instance in pairs for role in dict.fromkeys(roles)], remove=[]
+            add=[
+                (pk, role) for (staged, _), pk in zip(users, pks, strict=True) for role in dict.fromkeys(staged.roles)
+            ],
+            remove=[],
         )
+        return pks
 
     # -- existing users (the update and skip policies) ----------------------------------
 

@@ -31,7 +31,15 @@ class ImportChange(models.Model):
     when it was told to), for the undo; they are never shown.
     """
 
-    operation = models.ForeignKey("importops.ImportOperation", on_delete=models.CASCADE, related_name="changes")
+    # Indexed through (operation, action, id) below. No database constraint (every batch would
+    # check each row at commit); Django still deletes the changes with their operation.
+    operation = models.ForeignKey(
+        "importops.ImportOperation",
+        on_delete=models.CASCADE,
+        related_name="changes",
+        db_constraint=False,
+        db_index=False,
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -18,8 +18,16 @@ class ImportedIdentity(models.Model):
     import_id = models.CharField("importId", max_length=255)
     username = models.CharField(max_length=255, blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # No database constraint (every batch would check each row at commit); Django still sets
+    # it to NULL when the operation is deleted.
     operation = models.ForeignKey(
-        "importops.ImportOperation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "importops.ImportOperation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     importer_key = models.CharField(max_length=64)
     data = models.JSONField(default=dict, blank=True)
@@ -32,7 +40,10 @@ class ImportedIdentity(models.Model):
             # Case-insensitive, like the duplicate rule; lookups use the same expression.
             models.UniqueConstraint(Lower("import_id"), name="importops_identity_unique_import_id")
         ]
-        indexes = [models.Index(Lower("username"), name="importops_identity_username")]
+        indexes = [
+            models.Index(Lower("username"), name="importops_identity_username"),
+            models.Index(fields=["operation"], name="importops_identity_operation"),
+        ]
 
     def __str__(self) -> str:
         return self.import_id

@@ -19,9 +19,15 @@ class ImportRecord(models.Model):
     and are removed once the record has been processed.
     """
 
-    # Indexed through (operation, id) below, which also serves "newest first" lists.
+    # Indexed through (operation, id) below, which also serves "newest first" lists. No
+    # database constraint (staging would check each row at commit); Django still deletes the
+    # records with their operation.
     operation = models.ForeignKey(
-        "importops.ImportOperation", on_delete=models.CASCADE, related_name="records", db_index=False
+        "importops.ImportOperation",
+        on_delete=models.CASCADE,
+        related_name="records",
+        db_index=False,
+        db_constraint=False,
     )
     data_type = models.CharField(max_length=16, choices=DataType.choices, default=DataType.USER)
     data = models.JSONField(default=dict)

@@ -178,7 +178,7 @@ def _commit_batch(
             updated_at=now,
         )
         if created:
-            transaction.on_commit(lambda: _announce(operation_id, created))
+            transaction.on_commit(lambda: _announce(operation_id, created, user_adapter))
     return True
 
 
@@ -197,43 +197,51 @@ def _create_users(
     importer_key: str,
     now: Any,
 ) -> list[Any]:
+    """Create the users of these verdicts; their primary keys."""
     if not verdicts:
         return []
-    pairs = [
-        (v.user, user_adapter.build(v.user, username=v.username, password=passwords[v.user.record_id]))
-        for v in verdicts
-    ]
-    users = user_adapter.create(pairs)
+    values = [_new_values(user_adapter, v) for v in verdicts]
+    pks = user_adapter.create(
+        [
+            (v.user, {**fields, "password": passwords[v.user.record_id]})
+            for v, fields in zip(verdicts, values, strict=True)
+        ]
+    )
     insert_rows(
         ImportedIdentity,
         ["import_id", "user_id", "username", "data"],
         [
-            (import_id, instance.pk, staged.username[:255], staged.extras())
-            for staged, instance in pairs
-            for import_id in dict.fromkeys(staged.import_ids)
+            (import_id, pk, v.user.username[:255], v.user.extras())
+            for v, pk in zip(verdicts, pks, strict=True)
+            for import_id in dict.fromkeys(v.user.import_ids)
         ],
         constants={"operation_id": operation_id, "importer_key": importer_key, "created_at": now},
     )
     roles = importable_roles()
     _record_changes(
         [
-            (v, instance.pk, ChangeAction.CREATED, _snapshot(user_adapter, v, roles))
-            for v, (_, instance) in zip(verdicts, pairs, strict=True)
+            (v, pk, ChangeAction.CREATED, _snapshot(v, fields, roles, user_adapter.has_groups))
+            for v, fields, pk in zip(verdicts, values, pks, strict=True)
         ],
         operation_id=operation_id,
         now=now,
     )
-    return users
+    return pks
 
 
-def _snapshot(user_adapter: UserAdapter, verdict: Verdict, roles: set[str]) -> dict[str, Any]:
-    """What a created user was given: an undo deletes it only while it still looks so."""
+def _new_values(user_adapter: UserAdapter, verdict: Verdict) -> dict[str, Any]:
+    """The field values of a new user, but its password."""
     values = user_adapter.values(verdict.user)
     if user_adapter.username_field and verdict.username is not None:
         values[user_adapter.username_field] = verdict.username
+    return values
+
+
+def _snapshot(verdict: Verdict, values: dict[str, Any], roles: set[str], has_groups: bool) -> dict[str, Any]:
+    """What a created user was given: an undo deletes it only while it still looks so."""
     changes: dict[str, Any] = {name: {"old": None, "new": value} for name, value in values.items()}
     groups = sorted({role for role in verdict.user.roles if role in roles})
-    if groups and user_adapter.has_groups:
+    if groups and has_groups:
         changes["groups"] = {"old": [], "new": groups}
     return changes
 
@@ -310,6 +318,10 @@ def _record_failures(operation_id: str, failed: list[Verdict]) -> None:
     )
 
 
-def _announce(operation_id: str, users: list[Any]) -> None:
+def _announce(operation_id: str, pks: list[Any], user_adapter: UserAdapter) -> None:
+    """Send ``users_imported`` with the created users (fetched only when someone listens)."""
+    if not users_imported.has_listeners(ImportOperation):
+        return
     operation = ImportOperation.objects.get(pk=operation_id)
+    users = list(user_adapter.model._default_manager.filter(InArray("pk", pks)).order_by("pk"))
     users_imported.send(sender=ImportOperation, operation=operation, users=users)

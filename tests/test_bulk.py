@@ -1,0 +1,112 @@
+"""The set-based writes of the batch path (``importops.bulk``) and the user adapter's fast
+email check: the same rows, defaults and verdicts as Django's own way, on every database."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import models
+from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from importops.bulk import PLAIN_FIELDS, insert_records, insert_rows
+from importops.models import ImportChange
+from importops.services import operations
+from importops.users import COMMON_EMAIL, UserAdapter
+
+pytestmark = pytest.mark.django_db
+
+
+def test_insert_records_fills_every_field_the_values_leave_out():
+    User = get_user_model()
+    email = User.get_email_field_name()
+    before = timezone.now()
+    pks = insert_records(
+        User,
+        [
+            {email: "a@example.com", "password": "!x", **username("a")},
+            {email: "b@example.com", "password": "!y", **username("b"), "is_active": False},
+        ],
+    )
+    after = timezone.now()
+    users = {user.pk: user for user in User.objects.filter(pk__in=pks)}
+    assert [getattr(users[pk], email) for pk in pks] == ["a@example.com", "b@example.com"]  # keys in row order
+    first, second = users[pks[0]], users[pks[1]]
+    assert (first.is_active, second.is_active) == (True, False)  # the model's default, and the value given
+    assert not first.is_staff and not first.is_superuser and first.last_login is None
+    joined = first.date_joined if hasattr(first, "date_joined") else None
+    if joined is not None:  # a callable default, called for the row
+        assert before <= joined <= after
+    assert first.check_password("x") is False and first.password == "!x"
+
+
+def username(name: str) -> dict[str, str]:
+    adapter = UserAdapter()
+    return {adapter.username_field: name} if adapter.username_field else {}
+
+
+def test_insert_rows_returns_keys_in_row_order_and_keeps_json_and_constants():
+    operation = operations.operation_create(user=None, importer_key="api", importer_name="api")
+    User = get_user_model()
+    users = [
+        User.objects.create(**{User.get_email_field_name(): f"u{n}@example.com", **username(f"u{n}")}) for n in range(3)
+    ]
+    now = timezone.now()
+    changes = [{"email": {"old": None, "new": "ü\\\"' x"}}, {"nested": [1, None, True, "x"]}, {}]
+    pks = insert_rows(
+        ImportChange,
+        ["user_id", "action", "changes", "email"],
+        [(user.pk, "created", change, f"e{n}") for n, (user, change) in enumerate(zip(users, changes, strict=True))],
+        constants={"operation_id": operation.pk, "created_at": now, "undo": "", "linked": []},
+        returning="id",
+    )
+    rows = {row.pk: row for row in ImportChange.objects.filter(pk__in=pks)}
+    assert [rows[pk].email for pk in pks] == ["e0", "e1", "e2"]
+    assert [rows[pk].changes for pk in pks] == changes
+    assert {rows[pk].operation_id for pk in pks} == {operation.pk}
+    assert all(rows[pk].created_at == now and rows[pk].linked == [] for pk in pks)
+
+
+def test_a_field_outside_the_plain_kinds_is_converted_by_the_field(monkeypatch):
+    """A host's own kind of field gets its own ``get_db_prep_save``, as with bulk_create."""
+    field = Group._meta.get_field("name")
+    monkeypatch.setattr("importops.bulk.PLAIN_FIELDS", PLAIN_FIELDS - {models.CharField})
+    monkeypatch.setattr(field, "get_db_prep_save", lambda value, connection: value.upper())
+    insert_rows(Group, ["name"], [("quiet",)])
+    assert list(Group.objects.values_list("name", flat=True)) == ["QUIET"]
+
+
+def test_insert_writes_nothing_for_no_rows():
+    assert insert_rows(Group, ["name"], [], returning="id") == []
+    assert insert_records(Group, []) == []
+    assert not Group.objects.exists()
+
+
+EMAIL_PARTS = st.text(st.sampled_from("aZ09.-_+'@ü[]:\"é!#`|~"), min_size=1, max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.emails() | st.builds(lambda a, b: f"{a}@{b}", EMAIL_PARTS, EMAIL_PARTS) | EMAIL_PARTS)
+def test_the_fast_email_check_accepts_only_what_django_accepts(email):
+    """COMMON_EMAIL is a shortcut: whatever it matches, validate_email accepts; and the
+    adapter's verdict is Django's either way (the fast path falls back to it)."""
+    try:
+        validate_email(email)
+        django_accepts = True
+    except ValidationError:
+        django_accepts = False
+    if COMMON_EMAIL.match(email) and len(email) <= 320:
+        assert django_accepts, email
+    field = get_user_model()._meta.get_field(get_user_model().get_email_field_name())
+    if len(email) <= (field.max_length or 320):
+        assert UserAdapter().email_is_valid(email) is django_accepts, email
+
+
+def test_the_fast_email_check_is_used_for_common_addresses():
+    assert COMMON_EMAIL.match("First.Last+tag@sub.example.co.uk")
+    assert not COMMON_EMAIL.match("a@localhost")  # valid, but through validate_email
+    assert UserAdapter().email_is_valid("a@localhost")
