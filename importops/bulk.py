@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, models
+from django.db import connections, models, transaction
 from django.db.models import Expression, F, Lookup
 from django.utils import timezone
+
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f]")
 
 
 def array_literal(values: Sequence[Any]) -> str:
@@ -26,6 +30,9 @@ def array_literal(values: Sequence[Any]) -> str:
     element): ``{1,2}`` or ``{"a","b\\"c"}``. None becomes NULL."""
     if all(type(value) is int for value in values):
         return "{" + ",".join(map(str, values)) + "}"
+    if all(type(value) is str for value in values) and not CONTROL_CHARACTER.search("".join(values)):
+        # JSON quotes a string as an array literal does (\" and \\) but for control characters.
+        return "{" + json.dumps(values, ensure_ascii=False, separators=(",", ":"))[1:-1] + "}"
     return "{" + ",".join(_element(value) for value in values) + "}"
 
 
@@ -34,6 +41,35 @@ def _element(value: Any) -> str:
         return "NULL"
     text = value if isinstance(value, str) else str(value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@contextmanager
+def index_probes(using: str = "default") -> Iterator[None]:
+    """Within it, PostgreSQL's planner probes indexes rather than scanning tables.
+
+    A run grows the user table and importops' own tables by thousands of rows a second,
+    faster than autovacuum refreshes their statistics: planned on the statistics of a table
+    that was empty, a batch's key lookups would scan a table that has since grown to a
+    million rows, and compare every row with every key. (It also costs ``NORMALIZE()`` as
+    cheap, so it scans even a table it knows is large rather than probe an expression
+    index.) A table with no index for a lookup is still scanned.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=using):  # SET LOCAL; undone with the savepoint on an error
+        with connection.cursor() as cursor:
+            # JIT off too: the penalty that steers the planner away from scans would make
+            # every lookup look costly enough to compile.
+            cursor.execute(
+                "SELECT current_setting('enable_seqscan'), current_setting('jit'), "
+                "set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)"
+            )
+            seqscan, jit, *_ = cursor.fetchone()
+        yield
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('enable_seqscan', %s, true), set_config('jit', %s, true)", [seqscan, jit])
 
 
 class InArray(Lookup):
@@ -53,7 +89,8 @@ class InArray(Lookup):
         if connection.vendor == "postgresql":
             resolved = cast(Expression, self.lhs)  # an F() is resolved to a column before compiling
             element = resolved.output_field.db_type(connection) or "text"
-            return f"{lhs_sql} = ANY(%s::{element}[])", (*lhs_params, array_literal(self.rhs))
+            sql = f"{lhs_sql} = ANY(%s::{element}[])"
+            return sql, (*lhs_params, array_literal(self.rhs))
         return f"{lhs_sql} IN ({', '.join(['%s'] * len(self.rhs))})", (*lhs_params, *self.rhs)
 
 
@@ -170,15 +207,16 @@ def insert_records(model: type[models.Model], records: Sequence[dict[str, Any]])
         return []
     given = set().union(*records)
     fields = [field for field in model._meta.concrete_fields if field.attname in given]
-    fillers = [_filler(field) for field in fields]
-    rows = [
-        [
-            record[field.attname] if field.attname in record else filler()
-            for field, filler in zip(fields, fillers, strict=True)
+    names = [field.attname for field in fields]
+    if all(len(record) == len(names) for record in records):  # the usual case: each names them all
+        rows = [[record[name] for name in names] for record in records]
+    else:
+        fillers = [_filler(field) for field in fields]
+        rows = [
+            [record[name] if name in record else filler() for name, filler in zip(names, fillers, strict=True)]
+            for record in records
         ]
-        for record in records
-    ]
-    return insert_rows(model, [field.attname for field in fields], rows, returning=model._meta.pk.attname)
+    return insert_rows(model, names, rows, returning=model._meta.pk.attname)
 
 
 def _filler(field: models.Field[Any, Any]) -> Any:

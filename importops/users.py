@@ -151,7 +151,7 @@ class UserAdapter:
         if field_ is None:
             return True
         try:
-            field_.clean(username, None)
+            field_.run_validators(username)  # the username field's validators include its max_length
         except ValidationError:
             return False
         return True

@@ -40,8 +40,15 @@ class ImportChange(models.Model):
         db_constraint=False,
         db_index=False,
     )
+    # No database constraint either: Django sets it to NULL when the user is deleted, and an
+    # undo reports a change whose user is gone.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     action = models.CharField(max_length=16, choices=ChangeAction.choices)
     import_id = models.CharField("importId", max_length=255, blank=True)

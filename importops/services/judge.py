@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Protocol
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from importops.bulk import InArray
+from importops.bulk import InArray, index_probes
 from importops.errors import UserError
 from importops.models import ImportChange, ImportedIdentity, ImportRecord
 from importops.models.operation import ExistingUsers
@@ -109,26 +109,27 @@ def judge(
     verdicts = [Verdict(user=user, error=error) for user, error in pure]
     keys = [_keys(r, u) for r, u in zip(records, users, strict=True)]
 
-    first_seen = _earlier_staged(operation_id, records, keys)
-    identities = _identities({k for ks in keys for kind, k in ks if kind == "i"})
     derived = {
         v.user.record_id: adapter.derive_usernames(v.user.email)
         for v in verdicts
         if v.error is None and not v.user.username and adapter.needs_username
     }
     derived_names = {name.lower() for names in derived.values() for name in names}
-    taken_emails, taken_usernames = adapter.taken(
-        emails=[u.email for u in users if u.email],
-        usernames=[u.username for u in users if u.username] + list(derived_names),
-    )
-    owners = {owner for _, owner in identities.values()} if policy != ExistingUsers.FAIL else set()
-    ours = _users_of_operation(
-        operation_id,
-        {*taken_emails.values(), *taken_usernames.values(), *owners},
-        changes=policy != ExistingUsers.FAIL,
-    )
+    with index_probes():
+        first_seen = _earlier_staged(operation_id, records, keys)
+        identities = _identities({k for ks in keys for kind, k in ks if kind == "i"})
+        taken_emails, taken_usernames = adapter.taken(
+            emails=[u.email for u in users if u.email],
+            usernames=[u.username for u in users if u.username] + list(derived_names),
+        )
+        owners = {owner for _, owner in identities.values()} if policy != ExistingUsers.FAIL else set()
+        ours = _users_of_operation(
+            operation_id,
+            {*taken_emails.values(), *taken_usernames.values(), *owners},
+            changes=policy != ExistingUsers.FAIL,
+        )
+        staged_usernames = _staged_usernames(operation_id, derived_names)
     found = Found(identities, taken_emails, taken_usernames, ours)
-    staged_usernames = _staged_usernames(operation_id, derived_names)
 
     for record, verdict, record_keys in zip(records, verdicts, keys, strict=True):
         user = verdict.user
