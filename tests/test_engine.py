@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from importops.models import ImportedIdentity, ImportFailure, ImportOperation, ImportRecord
-from importops.services import staging
+from importops.services import running, staging
 from importops.signals import users_imported
 from tests.conftest import HAS_USERNAME, create_user, user_payload, users_payload
 
@@ -371,3 +371,27 @@ def test_default_groups_are_created_when_missing(api, run_to_end):
     Group.objects.filter(name="user").delete()
     import_users(api, run_to_end, [user_payload(1)])
     assert Group.objects.get(name="user").user_set.count() == 1 if hasattr(Group, "user_set") else True
+
+
+def simulate_sizes(cost, batches=12):
+    """The batch sizes a lane picks when a batch of n users takes ``cost(n)`` seconds."""
+    size, before, sizes = running.FIRST_BATCH_SIZE, None, []
+    for _ in range(batches):
+        seconds = cost(size)
+        size, before = running._next_size(size, size, seconds, before), (size, seconds)
+        sizes.append(size)
+    return sizes
+
+
+def test_batches_grow_past_a_cost_paid_per_batch(settings):
+    """A lookup that scans a large user table costs as much for 16 users as for 5,000:
+    batches grow to BATCH_SIZE, spreading it, rather than shrink to one user per scan."""
+    settings.IMPORTOPS = {**settings.IMPORTOPS, "BATCH_SIZE": 5000, "BATCH_TIME_BUDGET": 2.0}
+    sizes = simulate_sizes(lambda n: 2.5 + 0.0001 * n)
+    assert sizes[-1] == 5000, sizes
+
+
+def test_batches_fit_the_time_budget_when_the_cost_is_per_user(settings):
+    settings.IMPORTOPS = {**settings.IMPORTOPS, "BATCH_SIZE": 5000, "BATCH_TIME_BUDGET": 2.0}
+    sizes = simulate_sizes(lambda n: 0.001 + 0.01 * n)
+    assert 190 <= sizes[-1] <= 200, sizes

@@ -169,6 +169,7 @@ def _lane_take(operation_id: str, holder: str) -> ImportLane | None:
 def _lane_drain(lane: ImportLane, holder: str) -> bool:
     """Process the lane's batches. True when it ran out of work, False when stopped."""
     size = min(FIRST_BATCH_SIZE, importops_settings.BATCH_SIZE)
+    before: tuple[int, float] | None = None
     user_adapter = adapter()
     mine = ImportLane.objects.filter(pk=lane.pk, holder=holder)
     hand_back = partial(mine.update, holder="", lease_expires_at=None)
@@ -185,16 +186,26 @@ def _lane_drain(lane: ImportLane, holder: str) -> bool:
         if committed == 0:
             retry.unit(partial(mine.update, finished=True, holder="", lease_expires_at=None), what="finishing a lane")
             return True
-        size = _next_size(size, committed, time.monotonic() - started)
+        seconds = time.monotonic() - started
+        size, before = _next_size(size, committed, seconds, before), (committed, seconds)
 
 
-def _next_size(size: int, committed: int, seconds: float) -> int:
-    """Size batches by time, so progress moves every few seconds even when hashing."""
+def _next_size(size: int, committed: int, seconds: float, before: tuple[int, float] | None = None) -> int:
+    """Size batches by time, so progress moves every few seconds even when hashing.
+
+    The time a batch takes is partly per user and partly per batch (a lookup that scans the
+    user table takes as long for 16 users as for 5,000). Two batches of different sizes
+    tell them apart: only the per-user part limits the size, and a per-batch cost makes
+    batches grow, which spreads it over more users. ``before``: (committed, seconds) of the
+    lane's previous batch.
+    """
     limit = importops_settings.BATCH_SIZE
     if committed < size:  # the time budget cut the batch: it is as big as it should be
         return max(1, committed)
-    budget = importops_settings.BATCH_TIME_BUDGET
-    fitting = int(budget * committed / seconds) if seconds > 0 else limit
+    per_user = seconds / committed
+    if before is not None and before[0] != committed:
+        per_user = max(0.0, min(per_user, (seconds - before[1]) / (committed - before[0])))
+    fitting = int(importops_settings.BATCH_TIME_BUDGET / per_user) if per_user > 0 else limit
     return max(1, min(fitting, size * MAX_BATCH_GROWTH, limit))
 
 
