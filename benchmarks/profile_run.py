@@ -35,7 +35,9 @@ PHASES = [
     ("  of which the user-table lookup", ["taken"], []),
     ("create users (one INSERT from values) + groups", ["create"], []),
     ("  of which group memberships", ["change_groups"], []),
-    ("insert rows (identities + memberships)", ["insert_rows"], []),
+    ("record changes (the undo's snapshots)", ["_record_changes"], []),
+    ("every row insert (users, memberships, identities, changes)", ["insert_rows"], []),
+    ("waiting for PostgreSQL (psycopg wait, in every phase)", ["wait"], []),
     ("delete processed staging records", ["delete"], []),
 ]
 
@@ -75,7 +77,7 @@ def main() -> None:
     stats = pstats.Stats(profiler)
     by_name: dict[str, float] = {}
     for (filename, _, name), (_, _, _, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
-        if "importops" in filename or name in ("delete",):
+        if "importops" in filename or name in ("delete",) or (name == "wait" and "psycopg" in filename):
             by_name[name] = max(by_name.get(name, 0.0), cumulative)
     print(f"{args.users:,} users; user table pre-filled with {args.prefill:,} rows; indexes: {args.indexes}")
     print(f"  staging (import.addUsers path): {staged:.2f} s = {args.users / staged:,.0f} users/s")
@@ -83,7 +85,7 @@ def main() -> None:
     for label, plus, minus in PHASES:
         seconds = sum(by_name.get(name, 0.0) for name in plus) - sum(by_name.get(name, 0.0) for name in minus)
         share, per_user = 100 * seconds / drained, 1e6 * seconds / args.users
-        print(f"    {label:<44} {seconds:6.2f} s {share:5.1f}% {per_user:6.1f} us/user")
+        print(f"    {label:<60} {seconds:6.2f} s {share:5.1f}% {per_user:6.1f} us/user")
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
     print(out.getvalue())
