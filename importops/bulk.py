@@ -186,7 +186,11 @@ def _with_defaults(
     per_row: list[models.Field[Any, Any]] = []
     now = timezone.now()
     for field in model._meta.concrete_fields:
-        if field.attname in given or isinstance(field, models.AutoField | models.BigAutoField | models.SmallAutoField):
+        if (
+            field.attname in given
+            or getattr(field, "generated", False)  # a GeneratedField: the database computes it
+            or isinstance(field, models.AutoField | models.BigAutoField | models.SmallAutoField)
+        ):
             continue
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             constants[field.attname] = now
@@ -201,22 +205,38 @@ def _with_defaults(
 
 
 def insert_records(model: type[models.Model], records: Sequence[dict[str, Any]]) -> list[Any]:
-    """``insert_rows`` for records given as ``{attname: value}``, each with the fields it
-    names; the new rows' primary keys, in order."""
+    """``insert_rows`` for records given as ``{field: value}``, each with the fields it names
+    (as keyword arguments of the model: a relation by its name and an instance, or by its
+    attname and a key); the new rows' primary keys, in order."""
     if not records:
         return []
     given = set().union(*records)
-    fields = [field for field in model._meta.concrete_fields if field.attname in given]
-    names = [field.attname for field in fields]
-    if all(len(record) == len(names) for record in records):  # the usual case: each names them all
-        rows = [[record[name] for name in names] for record in records]
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if (f.attname in given or f.name in given) and not getattr(f, "generated", False)
+    ]
+    unknown = given - {key for f in fields for key in (f.attname, f.name)}
+    if unknown:
+        raise TypeError(f"{model.__name__} has no field to insert named {', '.join(sorted(unknown))}")
+    attnames = [f.attname for f in fields]
+    if all(record.keys() == given for record in records) and given == set(attnames):  # the usual case
+        rows = [[record[name] for name in attnames] for record in records]
     else:
         fillers = [_filler(field) for field in fields]
         rows = [
-            [record[name] if name in record else filler() for name, filler in zip(names, fillers, strict=True)]
-            for record in records
+            [_value(record, field, filler) for field, filler in zip(fields, fillers, strict=True)] for record in records
         ]
-    return insert_rows(model, names, rows, returning=model._meta.pk.attname)
+    return insert_rows(model, attnames, rows, returning=model._meta.pk.attname)
+
+
+def _value(record: dict[str, Any], field: models.Field[Any, Any], filler: Any) -> Any:
+    if field.attname in record:
+        return record[field.attname]
+    if field.name in record:
+        value = record[field.name]
+        return value.pk if isinstance(value, models.Model) else value
+    return filler()
 
 
 def _filler(field: models.Field[Any, Any]) -> Any:

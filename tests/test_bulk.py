@@ -13,7 +13,7 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importops.bulk import PLAIN_FIELDS, insert_records, insert_rows
+from importops.bulk import PLAIN_FIELDS, _with_defaults, insert_records, insert_rows
 from importops.models import ImportChange
 from importops.services import operations
 from importops.users import COMMON_EMAIL, UserAdapter
@@ -110,3 +110,33 @@ def test_the_fast_email_check_is_used_for_common_addresses():
     assert COMMON_EMAIL.match("First.Last+tag@sub.example.co.uk")
     assert not COMMON_EMAIL.match("a@localhost")  # valid, but through validate_email
     assert UserAdapter().email_is_valid("a@localhost")
+
+
+def test_a_generated_field_is_left_to_the_database(monkeypatch):
+    """Like bulk_create, the insert never writes a GeneratedField (the database refuses it)."""
+
+    def filled():
+        columns, _, constants = _with_defaults(ImportChange, ["action"], [("created",)], {"undo": ""})
+        return {*columns, *constants}
+
+    assert "password_hashes" in filled()
+    monkeypatch.setattr(ImportChange._meta.get_field("password_hashes"), "generated", True, raising=False)
+    assert "password_hashes" not in filled()
+
+
+def test_records_name_relations_by_name_or_attname_and_unknown_names_are_refused():
+    operation = operations.operation_create(user=None, importer_key="api", importer_name="api")
+    User = get_user_model()
+    user = User.objects.create(**{User.get_email_field_name(): "r@example.com", **username("r")})
+    now = timezone.now()
+    pks = insert_records(
+        ImportChange,
+        [
+            {"operation": operation, "user": user, "action": "created", "created_at": now},
+            {"operation_id": operation.pk, "user_id": user.pk, "action": "updated", "created_at": now},
+        ],
+    )
+    rows = list(ImportChange.objects.filter(pk__in=pks).order_by("pk").values_list("operation_id", "user_id", "action"))
+    assert rows == [(operation.pk, user.pk, "created"), (operation.pk, user.pk, "updated")]
+    with pytest.raises(TypeError, match="no field to insert named nickname"):
+        insert_records(ImportChange, [{"operation": operation, "action": "created", "nickname": "x"}])

@@ -27,7 +27,8 @@ def test_host_settings_do_not_change_the_contract(hostile, admin, run_to_end):
     # by namespace: login still takes JSON, answers every time, under any namespace.
     for _ in range(3):
         response = Client().post(
-            "/chat/api/v1/login", json.dumps({"user": "root@example.com", "password": "pw-secret-1"}),
+            "/chat/api/v1/login",
+            json.dumps({"user": "root@example.com", "password": "pw-secret-1"}),
             content_type="application/json",
         )
         assert response.status_code == 200, response.content
