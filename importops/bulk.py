@@ -50,9 +50,9 @@ def index_probes(using: str = "default") -> Iterator[None]:
     A run grows the user table and importops' own tables by thousands of rows a second,
     faster than autovacuum refreshes their statistics: planned on the statistics of a table
     that was empty, a batch's key lookups would scan a table that has since grown to a
-    million rows, and compare every row with every key. (It also costs ``NORMALIZE()`` as
-    cheap, so it scans even a table it knows is large rather than probe an expression
-    index.) A table with no index for a lookup is still scanned.
+    million rows. (The planner also costs ``NORMALIZE()`` as cheap, so it scans even a table
+    it knows is large rather than probe an expression index.) A table with no index for a
+    lookup is still scanned.
     """
     connection = connections[using]
     if connection.vendor != "postgresql":
