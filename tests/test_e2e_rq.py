@@ -15,10 +15,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from importops.models import ImportedIdentity, ImportLane, ImportRecord
-from importops.services import operations
 from tests.conftest import create_user
 from tests.live import RQWorker, Server, Worker, wait_for
-from tests.test_e2e_worker import dataset, imported_users, outcome, progress, stage
+from tests.test_e2e_worker import abort_mid_run, dataset, imported_users, outcome, progress, stage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 User = get_user_model()
@@ -110,15 +109,7 @@ def test_sigkill_of_one_of_two_rq_workers_ends_done_like_the_database_backend(ap
 def test_abort_during_an_rq_run_creates_no_user_after_it_returns(api, admin, rq_settings, tmp_path):
     workers = [RQWorker(tmp_path, f"w{n}", IMPORTOPS_BATCH_SIZE="10") for n in range(2)]
     try:
-        operation = stage(api, dataset("a", 3000))
-        assert api.post("import.run").status_code == 200
-        wait_for(lambda: progress(operation)[1] >= 50, timeout=60, what="the run to create users")
-        assert operations.operation_abort(operation=operation, user=admin)
-        created_at_abort = imported_users("a").count()
-        wait_for(rq_idle, timeout=60, what="the drain tasks to end")
-        assert imported_users("a").count() == created_at_abort < 3000
-        status, completed, _ = progress(operation)
-        assert status == "importer_import_cancelled" and completed == created_at_abort
+        abort_mid_run(api, admin, idle=rq_idle)
     finally:
         for worker in workers:
             worker.stop()

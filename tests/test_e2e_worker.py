@@ -61,6 +61,21 @@ def imported_users(prefix: str):
     return User._default_manager.filter(**{f"{User.get_email_field_name()}__startswith": prefix})
 
 
+def abort_mid_run(api, admin, *, idle) -> ImportOperation:
+    """Stage 3,000 users, run, abort (the admin's action) once 50 are created: no user is
+    created after the abort returns, and the operation is cancelled with exact counts."""
+    operation = stage(api, dataset("a", 3000))
+    assert api.post("import.run").status_code == 200
+    wait_for(lambda: progress(operation)[1] >= 50, timeout=60, what="the run to create users")
+    assert operations.operation_abort(operation=operation, user=admin)
+    created_at_abort = imported_users("a").count()
+    wait_for(idle, timeout=60, what="the drain tasks to end")
+    assert imported_users("a").count() == created_at_abort < 3000
+    status, completed, _ = progress(operation)
+    assert status == "importer_import_cancelled" and completed == created_at_abort
+    return operation
+
+
 def outcome(prefix: str) -> dict:
     """What a run produced, with the prefix taken out, so two runs compare."""
     failures = ImportFailure.objects.filter(import_id__startswith=f"{prefix}-")
@@ -75,15 +90,7 @@ def test_abort_and_new_during_a_run_create_no_user_after_they_return(api, admin,
     server = Server(tmp_path)
     try:
         # Abort (the admin's action) during a run.
-        operation = stage(api, dataset("a", 3000))
-        assert api.post("import.run").status_code == 200
-        wait_for(lambda: progress(operation)[1] >= 50, timeout=60, what="the run to create users")
-        assert operations.operation_abort(operation=operation, user=admin)
-        created_at_abort = imported_users("a").count()
-        wait_for(tasks_idle, timeout=60, what="the drain tasks to end")
-        assert imported_users("a").count() == created_at_abort < 3000
-        status, completed, _ = progress(operation)
-        assert status == "importer_import_cancelled" and completed == created_at_abort
+        operation = abort_mid_run(api, admin, idle=tasks_idle)
         assert ImportOperation.objects.get(pk=operation.pk).valid is True
 
         # import.new, over HTTP, during another run.

@@ -60,13 +60,24 @@ def sweep_if_redis_answers() -> None:
 
 def wait_for_redis_at_start() -> None:
     """RQ's worker exits when Redis does not answer at start: wait for it instead."""
-    connection = django_rq.get_connection(importops_settings.TASK_QUEUE)
+    ping_until_answered(django_rq.get_connection(importops_settings.TASK_QUEUE), "the worker's start")
+
+
+def ping_until_answered(
+    connection: Any, what: str, *, stop: Callable[[], bool] = lambda: False, then: Callable[[], None] | None = None
+) -> None:
+    """Ping Redis with backoff until it answers (and ``then`` goes through), logging one line
+    when it goes and one when it is back; StopRequested as soon as ``stop()`` says so."""
     attempt = 0
     while True:
+        if stop():
+            raise StopRequested()
         try:
             connection.ping()
+            if then is not None:
+                then()
         except REDIS_FAULTS as exc:
-            redis_outage.failed(exc, "the worker's start")
+            redis_outage.failed(exc, what)
             time.sleep(retry.backoff(min(attempt, 10)) + 0.5)
             attempt += 1
             continue
@@ -151,20 +162,13 @@ class Worker(SimpleWorker):
     def wait_for_redis(self, exc: Exception, what: str) -> None:
         """Ping Redis with backoff until it answers (or the worker is told to stop)."""
         redis_outage.failed(exc, what)
-        attempt = 0
-        while True:
-            if self._stop_requested or STOPPING.is_set():
-                raise StopRequested()
-            try:
-                self.connection.ping()
-                if not self.connection.exists(self.key):  # a restarted Redis has forgotten it
-                    self.register_birth()
-            except REDIS_FAULTS:
-                time.sleep(retry.backoff(min(attempt, 10)) + 0.5)
-                attempt += 1
-                continue
-            redis_outage.recovered()
-            return
+        ping_until_answered(
+            self.connection, what, stop=lambda: self._stop_requested or STOPPING.is_set(), then=self._known_again
+        )
+
+    def _known_again(self) -> None:
+        if not self.connection.exists(self.key):  # a restarted Redis has forgotten this worker
+            self.register_birth()
 
 
 class Command(rqworker.Command):
