@@ -135,13 +135,8 @@ def _stage_chunk(
             ImportRecord,
             RECORD_COLUMNS,
             [record_values(user, default_roles) for user in users],
-            constants={
-                "operation_id": operation_id,
-                "data_type": DataType.USER,
-                "errors": [],
-                "failed": False,
-                "skipped": False,
-            },
+            # errors given once: its default (list) would be called for every record
+            constants={"operation_id": operation_id, "data_type": DataType.USER, "errors": []},
         )
     return len(users)
 
