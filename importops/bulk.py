@@ -125,55 +125,109 @@ def insert_rows(
     """Insert ``rows`` (values in ``columns`` order, attnames) as ``bulk_create`` would save
     instances made from them, without building the instances; ``constants`` are columns with
     the same value in every row. Every other field gets its default (``auto_now`` and
-    ``auto_now_add``: now; a database default: left to the database). With ``returning`` (an
-    attname), the inserted rows' values of that column, in row order. No ``save()`` runs,
-    no signal is sent.
+    ``auto_now_add``: now; a database default: left to the database). With ``returning`` (the
+    primary key's attname), the inserted rows' keys, in row order. No ``save()`` runs, no
+    signal is sent.
 
-    On PostgreSQL the rows travel as one JSON parameter (``jsonb_populate_recordset``): the
-    encoding is a single C call, the statement's text is the same for every batch, and
-    PostgreSQL converts each value with its column's own input function. Values of Django's
-    own kinds of field go as they are (JSON columns get the JSON); any other field converts
-    them with its ``get_db_prep_save``.
+    On PostgreSQL (psycopg 3) the rows go in one ``COPY``: no statement to parse per row, and
+    PostgreSQL converts each value with its column's own input function. The keys of new rows
+    are drawn from the primary key's sequence first. Values of Django's own kinds of field go
+    as they are (JSON columns get the JSON text); any other field converts them with its
+    ``get_db_prep_save``. Elsewhere, and for a key with no sequence to draw from, ``bulk_create``.
     """
     if not rows:
         return []
     constants = constants or {}
     connection = connections[model._default_manager.db]
-    if connection.vendor != "postgresql":
+    filled = _with_defaults(model, columns, rows, constants)  # a key with a default has its value now
+    drawn = returning is not None and returning not in filled[0]  # a key the database must give
+    sequence = _key_sequence(model, connection) if drawn else None
+    if not _copies(connection) or (drawn and sequence is None):
         instances = [model(**dict(zip(columns, row, strict=True)), **constants) for row in rows]
         model._default_manager.bulk_create(instances)
         return [getattr(instance, returning) for instance in instances] if returning else []
-    columns, rows, constants = _with_defaults(model, columns, rows, constants)
+    columns, rows, constants = filled
+    keys: list[Any] = [row[columns.index(returning)] for row in rows] if returning and not drawn else []
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    fields = [by_attname[column] for column in (*columns, *constants)]
     quote = connection.ops.quote_name
-    keys = [cast(str, by_attname[column].column) for column in columns]  # concrete: never None
-    custom = [index for index, column in enumerate(columns) if type(by_attname[column]) not in PLAIN_FIELDS]
-    if custom:  # a field of the host's own kind: its own conversion, as bulk_create would
-        converted = [list(row) for row in rows]
-        for index in custom:
-            field = by_attname[columns[index]]
-            for row in converted:
-                row[index] = field.get_db_prep_save(row[index], connection)
-        rows = converted
-    names = [quote(key) for key in keys]
-    selects = [f"r.{name}" for name in names]
-    params: list[Any] = []
-    for column, value in constants.items():
-        field = by_attname[column]
-        names.append(quote(cast(str, field.column)))
-        selects.append(f"%s::{field.db_type(connection)}")
-        params.append(_db_value(field, value))
-    table = quote(model._meta.db_table)
-    payload = json.dumps([dict(zip(keys, row, strict=True)) for row in rows], cls=RowEncoder, ensure_ascii=False)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(selects)} "
-        f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) AS r"
+    converting = [
+        (index, convert)
+        for index, field in enumerate(fields[: len(columns)])
+        if (convert := _converter(field, connection)) is not None
+    ]
+    fixed = tuple(
+        convert(value) if (convert := _converter(field, connection)) else value
+        for field, value in zip(fields[len(columns) :], constants.values(), strict=True)
     )
-    if returning:
-        sql += f" RETURNING {quote(cast(str, by_attname[returning].column))}"
+    if converting:
+        converted = [list(row) for row in rows]
+        for index, convert in converting:
+            for values in converted:
+                values[index] = convert(values[index])
+        rows = converted
+    names = [quote(cast(str, field.column)) for field in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, payload])
-        return [row[0] for row in cursor.fetchall()] if returning else []
+        if sequence is not None:
+            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, len(rows)])
+            keys = [row[0] for row in cursor.fetchall()]
+            names.insert(0, quote(cast(str, model._meta.pk.column)))
+        sql = f"COPY {quote(model._meta.db_table)} ({', '.join(names)}) FROM STDIN"
+        with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+            write = copy.write_row
+            if sequence is not None:
+                for key, row in zip(keys, rows, strict=True):
+                    write((key, *row, *fixed))
+            else:
+                for row in rows:
+                    write((*row, *fixed))
+    return keys
+
+
+def _copies(connection: Any) -> bool:
+    """Whether rows go in by ``COPY``: PostgreSQL through psycopg 3."""
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return bool(is_psycopg3)
+
+
+#: (database alias, table) -> the sequence a table's primary key draws from, or None.
+_SEQUENCES: dict[tuple[str, str], str | None] = {}
+
+
+def _key_sequence(model: type[models.Model], connection: Any) -> str | None:
+    """The sequence the model's primary key draws from (an identity column ``GENERATED BY
+    DEFAULT``, or ``serial``), when a ``COPY`` may give the key itself; None otherwise."""
+    if connection.vendor != "postgresql":
+        return None
+    table, column = model._meta.db_table, cast(str, model._meta.pk.column)
+    key = (connection.alias, table)
+    if key not in _SEQUENCES:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_get_serial_sequence(%s, %s), attidentity FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attname = %s",
+                [connection.ops.quote_name(table), column, connection.ops.quote_name(table), column],
+            )
+            found = cursor.fetchone()
+        # ALWAYS identity columns refuse a given value.
+        _SEQUENCES[key] = found[0] if found and found[1] != "a" else None
+    return _SEQUENCES[key]
+
+
+def _converter(field: models.Field[Any, Any], connection: Any) -> Any:
+    """How a value of the field becomes a ``COPY`` value: None when it goes as it is."""
+    if isinstance(field, models.JSONField) and type(field) in PLAIN_FIELDS:
+        return _json_text
+    if type(field) in PLAIN_FIELDS:
+        return None
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else JSON_TEXT.encode(value)
 
 
 def _with_defaults(
@@ -192,8 +246,8 @@ def _with_defaults(
             or isinstance(field, models.AutoField | models.BigAutoField | models.SmallAutoField)
         ):
             continue
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            constants[field.attname] = now
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False) or field.default is timezone.now:
+            constants[field.attname] = now  # one now for the rows of one statement
         elif field.has_default() and callable(field.default):
             per_row.append(field)
         elif not field.has_db_default():
@@ -256,11 +310,4 @@ class RowEncoder(DjangoJSONEncoder):
         return super().default(o)
 
 
-def _db_value(field: models.Field[Any, Any], value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(field, models.JSONField):
-        return json.dumps(value, cls=DjangoJSONEncoder)
-    if isinstance(field, models.DateTimeField):
-        return value.isoformat()
-    return value
+JSON_TEXT = RowEncoder(ensure_ascii=False, separators=(",", ":"))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -24,9 +26,10 @@ class UndoOutcome(models.TextChoices):
 class ImportChange(models.Model):
     """What a run did to one existing or new user: the change report, and what makes an undo exact.
 
-    ``changes`` is ``{field: {"old": ..., "new": ...}}``: for a created user the values the
-    run set (old is null), for an updated one the fields it changed; ``groups`` lists the
-    importable groups. ``linked`` names the importIds the run linked to an existing user.
+    ``changes`` holds, for a created user, the values the run gave it (``{field: value}``;
+    ``groups``: the importable groups), for an updated one ``{field: {"old": ..., "new":
+    ...}}`` of the fields it changed; ``field_changes()`` reads both as the latter.
+    ``linked`` names the importIds the run linked to an existing user.
     ``password_hashes`` keeps ``{"old", "new"}`` hashes when a run replaced a password (only
     when it was told to), for the undo; they are never shown.
     """
@@ -66,3 +69,10 @@ class ImportChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.email or self.username or self.import_id}"
+
+    def field_changes(self) -> dict[str, dict[str, Any]]:
+        """``{field: {"old": ..., "new": ...}}`` for every action (a created user's fields had
+        no value before: null, and no groups)."""
+        if self.action != ChangeAction.CREATED:
+            return self.changes
+        return {name: {"old": [] if name == "groups" else None, "new": value} for name, value in self.changes.items()}

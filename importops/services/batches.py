@@ -239,11 +239,8 @@ def _new_values(user_adapter: UserAdapter, verdict: Verdict) -> dict[str, Any]:
 
 def _snapshot(verdict: Verdict, values: dict[str, Any], roles: set[str], has_groups: bool) -> dict[str, Any]:
     """What a created user was given: an undo deletes it only while it still looks so."""
-    changes: dict[str, Any] = {name: {"old": None, "new": value} for name, value in values.items()}
-    groups = sorted({role for role in verdict.user.roles if role in roles})
-    if groups and has_groups:
-        changes["groups"] = {"old": [], "new": groups}
-    return changes
+    groups = sorted({role for role in verdict.user.roles if role in roles}) if has_groups else None
+    return {**values, "groups": groups} if groups else values
 
 
 def _update_users(verdicts: list[Verdict], user_adapter: UserAdapter) -> None:

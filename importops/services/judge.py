@@ -45,7 +45,7 @@ class StagedRow(Protocol):
 STAGED_ROW_FIELDS = ("pk", "data", "secret", "email", "username", "import_id")
 
 
-@dataclass
+@dataclass(slots=True)
 class Verdict:
     """What a run does with one staged user: create it (``username``), fail it (``error``),
     or, under the skip and update policies, act on the existing user it ``match``es."""

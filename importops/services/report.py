@@ -14,7 +14,7 @@ COLUMNS = ["action", "importId", "email", "username", "changes", "undo", "code",
 def describe_changes(change: ImportChange) -> str:
     """``field: old → new; ...`` (a created user: ``field: value``)."""
     parts = []
-    for name, values in sorted(change.changes.items()):
+    for name, values in sorted(change.field_changes().items()):
         old, new = values.get("old"), values.get("new")
         if isinstance(new, list):
             old, new = ", ".join(old or []), ", ".join(new)

@@ -132,7 +132,7 @@ def _undo_changes(
     operation: ImportOperation, changes: list[ImportChange], user_adapter: UserAdapter, mode: UndoMode
 ) -> list[str]:
     pks = {c.user_id for c in changes if c.user_id is not None}
-    fields = {name for c in changes for name in c.changes if name != "groups"}
+    fields = {name for c in changes for name in c.changes if name != "groups"}  # the same keys in both forms
     fields |= {name for name in ("last_login", "is_active", "password") if user_adapter._field(name) is not None}
     current = user_adapter.current(pks, fields, lock=True)
     groups = user_adapter.importable_groups(current, importable_roles())
@@ -167,7 +167,7 @@ def _undo_changes(
                 continue
             change.undo = UndoOutcome.REVERTED
             restore.append((change.user_id, _old_values(change)))
-            if "groups" in change.changes:
+            if "groups" in change.changes:  # an update: {"old", "new"}
                 added = set(change.changes["groups"]["new"]) - set(change.changes["groups"]["old"])
                 remove_groups += [(change.user_id, name) for name in sorted(added)]
             unlink.append(change)
@@ -189,7 +189,7 @@ def _still_as_written(change: ImportChange, row: dict[str, Any], groups: set[str
     """Does the user still hold every value the run wrote (a created one: only those)?"""
     if change.action == ChangeAction.CREATED and "groups" not in change.changes and groups:
         return False
-    for name, values in change.changes.items():
+    for name, values in change.field_changes().items():
         if name == "groups":
             if set(values["new"]) != groups:
                 return False
