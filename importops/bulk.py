@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import json.encoder
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -227,7 +228,7 @@ def _converter(field: models.Field[Any, Any], connection: Any) -> Any:
 
 
 def _json_text(value: Any) -> str | None:
-    return None if value is None else JSON_TEXT.encode(value)
+    return None if value is None else ENCODE_JSON(value)
 
 
 def _with_defaults(
@@ -311,3 +312,16 @@ class RowEncoder(DjangoJSONEncoder):
 
 
 JSON_TEXT = RowEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_encoder() -> Callable[[Any], str]:
+    """``JSON_TEXT.encode``, its C encoder built once (``encode`` builds one per call: more
+    than the encoding of a small row). No circular check: rows are trees."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return JSON_TEXT.encode
+    encoder = make(None, JSON_TEXT.default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    return lambda value: "".join(encoder(value, 0))
+
+
+ENCODE_JSON = _json_encoder()

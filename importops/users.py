@@ -11,8 +11,8 @@ import hashlib
 import operator
 import re
 import secrets
-from collections.abc import Iterable, Sequence
-from functools import reduce
+from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property, reduce
 from typing import Any, NamedTuple, cast
 
 from django.apps import apps
@@ -21,28 +21,19 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.core.validators import EmailValidator, validate_email
+from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
 
 from importops.bulk import InArray, insert_records, insert_rows
 from importops.errors import UserError
+from importops.fieldchecks import COMMON_EMAIL, predicate
 from importops.folding import Fold, fold, normalize_identity
 from importops.staged import REDACTED, StagedUser, error_entry
 from importops.validation import first_non_blank, non_blank
 
 BCRYPT_HASH = re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")
 NOT_USERNAME_CHARS = re.compile(r"[^\w.@+-]")
-#: The emails Django's ``validate_email`` accepts in its common form (a dot-atom local part,
-#: a host name), in one match; anything else is left to ``validate_email`` itself.
-COMMON_EMAIL = re.compile(
-    r"[-!#$%&'*+/=?^_`{}|~0-9A-Z]+(?:\.[-!#$%&'*+/=?^_`{}|~0-9A-Z]+)*@"
-    + EmailValidator.hostname_re
-    + EmailValidator.domain_re
-    + EmailValidator.tld_no_fqdn_re
-    + r"\Z",
-    re.IGNORECASE,
-)
 
 
 class Membership(NamedTuple):
@@ -81,7 +72,11 @@ class UserAdapter:
             self._fields[name] = found if isinstance(found, models.Field) else None
         return self._fields[name]
 
-    @property
+    @cached_property
+    def _has_is_active(self) -> bool:
+        return self._field("is_active") is not None
+
+    @cached_property
     def needs_username(self) -> bool:
         """True when users of this model must have a username (so one is derived if absent)."""
         field_ = self._field(self.username_field) if self.username_field else None
@@ -93,7 +88,7 @@ class UserAdapter:
         field_ = self._field("groups")
         return field_ if isinstance(field_, models.ManyToManyField) else None
 
-    @property
+    @cached_property
     def has_groups(self) -> bool:
         return self.groups_relation is not None
 
@@ -147,14 +142,16 @@ class UserAdapter:
         return True
 
     def username_is_valid(self, username: str) -> bool:
+        """What the username field's validators say (they include its max_length)."""
+        return all(passes(username) for passes in self._username_checks)
+
+    @cached_property
+    def _username_checks(self) -> list[Callable[[str], bool]]:
+        """The username field's validators as predicates. Django's regex and maximum-length
+        validators are run directly (their call raises and builds an error on every miss,
+        and reaches the regex through a lazy object); any other is called as it is."""
         field_ = self._field(self.username_field) if self.username_field else None
-        if field_ is None:
-            return True
-        try:
-            field_.run_validators(username)  # the username field's validators include its max_length
-        except ValidationError:
-            return False
-        return True
+        return [predicate(validator) for validator in (field_.validators if field_ is not None else [])]
 
     def derive_usernames(self, email: str) -> list[str]:
         """Usernames to try, in order, for a user given none: the email's local part, then
@@ -217,7 +214,7 @@ class UserAdapter:
         it runs once per user); never return ``is_staff``, ``is_superuser`` or ``password``.
         """
         values: dict[str, Any] = {self.email_field: user.email}
-        if self._field("is_active") is not None:
+        if self._has_is_active:
             values["is_active"] = user.active
         values.update(self._name_fields(user.name))
         return values
@@ -225,17 +222,25 @@ class UserAdapter:
     def _name_fields(self, name: str) -> dict[str, str]:
         if not name:
             return {}
+        whole, parts = self._name_columns
+        if whole is not None:
+            return {whole[0]: name[: whole[1]]}
+        first, _, last = name.partition(" ")
+        return {key: value[:limit] for (key, limit), value in zip(parts, (first, last.strip()), strict=False) if key}
+
+    @cached_property
+    def _name_columns(self) -> tuple[tuple[str, int | None] | None, list[tuple[str, int | None]]]:
+        """Where a name goes: one column (``name``, ``full_name``), or first and last name
+        columns (a missing one as ""); with each column's length."""
         for candidate in ("name", "full_name"):
             field_ = self._field(candidate)
             if field_ is not None and not field_.is_relation:
-                return {candidate: name[: field_.max_length or None]}
-        first, _, last = name.partition(" ")
-        values = {}
-        for key, value in (("first_name", first), ("last_name", last.strip())):
+                return (candidate, field_.max_length or None), []
+        parts = []
+        for key in ("first_name", "last_name"):
             field_ = self._field(key)
-            if field_ is not None:
-                values[key] = value[: field_.max_length or None]
-        return values
+            parts.append((key, field_.max_length or None) if field_ is not None else ("", None))
+        return None, parts
 
     def create(self, users: Sequence[tuple[StagedUser, dict[str, Any]]]) -> list[Any]:
         """Insert new users in one statement and give them their roles' groups; their primary

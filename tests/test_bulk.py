@@ -4,6 +4,7 @@ email check: the same rows, defaults and verdicts as Django's own way, on every 
 from __future__ import annotations
 
 import importlib
+from datetime import UTC
 from types import SimpleNamespace
 
 import pytest
@@ -11,17 +12,18 @@ from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator, validate_email
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import importops.bulk
-from importops.bulk import PLAIN_FIELDS, _with_defaults, insert_records, insert_rows
+from importops.bulk import ENCODE_JSON, JSON_TEXT, PLAIN_FIELDS, _with_defaults, insert_records, insert_rows
+from importops.fieldchecks import COMMON_EMAIL, predicate
 from importops.models import ImportChange, ImportOperation
 from importops.services import operations
-from importops.users import COMMON_EMAIL, UserAdapter
+from importops.users import UserAdapter
 
 pytestmark = pytest.mark.django_db
 
@@ -220,3 +222,35 @@ def test_the_migration_to_compact_created_changes_goes_both_ways():
     compact.expand(django_apps, editor)
     stored = dict(ImportChange.objects.filter(pk__in=[c.pk for c in made]).values_list("action", "changes"))
     assert stored == {"created": old_form, "updated": update}
+
+
+USERNAME_VALIDATORS = [
+    *get_user_model()._meta.get_field(UserAdapter().username_field or get_user_model().USERNAME_FIELD).validators,
+    RegexValidator(r"^adm", inverse_match=True),
+    MaxLengthValidator(12),
+    MinLengthValidator(2),  # no shortcut: called as it is
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from("aZ09.-_+@ ü!#é\nadm"), max_size=160))
+def test_validators_as_predicates_give_the_validators_verdicts(value):
+    for validator in USERNAME_VALIDATORS:
+        try:
+            validator(value)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        assert predicate(validator)(value) is accepted, (validator, value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text() | st.datetimes(timezones=st.just(UTC)) | st.uuids(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+        max_leaves=8,
+    )
+)
+def test_the_reused_json_encoder_writes_what_the_row_encoder_writes(value):
+    assert ENCODE_JSON(value) == JSON_TEXT.encode(value)

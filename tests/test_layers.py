@@ -17,7 +17,7 @@ ROOT = Path(importops.__file__).parent
 LAYERS: list[tuple[str, set[str]]] = [
     ("entry points", {"api", "admin", "management", "tasks", "urls", "owned_urls", "apps", "checks", "middleware"}),
     ("services", {"services"}),
-    ("importers and the user adapter", {"importers", "users", "staged", "validation"}),
+    ("importers and the user adapter", {"importers", "users", "staged", "validation", "fieldchecks"}),
     ("models", {"models", "migrations", "bulk"}),
     (
         "core",

@@ -269,9 +269,15 @@ def _link_and_record(verdicts: list[Verdict], *, operation_id: str, importer_key
 
 
 def _record_changes(rows: list[tuple[Verdict, Any, str, dict[str, Any]]], *, operation_id: str, now: Any) -> None:
+    columns = ["user_id", "action", "import_id", "email", "username", "changes"]
+    constants: dict[str, Any] = {"operation_id": operation_id, "created_at": now, "undo": ""}
+    if any(v.link or v.password_hashes for v, *_ in rows):
+        columns += ["linked", "password_hashes"]
+    else:  # created users: given once, not encoded row by row
+        constants.update(linked=[], password_hashes=None)
     insert_rows(
         ImportChange,
-        ["user_id", "action", "import_id", "email", "username", "changes", "linked", "password_hashes"],
+        columns,
         [
             (
                 pk,
@@ -280,12 +286,11 @@ def _record_changes(rows: list[tuple[Verdict, Any, str, dict[str, Any]]], *, ope
                 v.user.email[:254],
                 (v.username or v.user.username)[:255],
                 changes,
-                v.link,
-                v.password_hashes,
+                *((v.link, v.password_hashes) if len(columns) > 6 else ()),
             )
             for v, pk, action, changes in rows
         ],
-        constants={"operation_id": operation_id, "created_at": now, "undo": ""},
+        constants=constants,
     )
 
 
