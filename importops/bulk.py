@@ -10,6 +10,7 @@ databases get the portable form (``IN (...)``, ``bulk_create``).
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import json.encoder
 import re
@@ -118,7 +119,7 @@ PLAIN_FIELDS = {
 def insert_rows(
     model: type[models.Model],
     columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
+    rows: Iterable[Sequence[Any]],
     *,
     constants: dict[str, Any] | None = None,
     returning: str | None = None,
@@ -131,57 +132,61 @@ def insert_rows(
     signal is sent.
 
     On PostgreSQL (psycopg 3) the rows go in one ``COPY``: no statement to parse per row, and
-    PostgreSQL converts each value with its column's own input function. The keys of new rows
-    are drawn from the primary key's sequence first. Values of Django's own kinds of field go
-    as they are (JSON columns get the JSON text); any other field converts them with its
-    ``get_db_prep_save``. Elsewhere, and for a key with no sequence to draw from, ``bulk_create``.
+    PostgreSQL converts each value with its column's own input function. ``rows`` may be a
+    generator: each row is made as the ``COPY`` takes it, so PostgreSQL stores the rows sent
+    while the next ones are made. The keys of new rows are drawn from the primary key's
+    sequence first. Values of Django's own kinds of field go as they are (JSON columns get the
+    JSON text); any other field converts them with its ``get_db_prep_save``. Elsewhere, and
+    for a key with no sequence to draw from, ``bulk_create``.
     """
-    if not rows:
+    pending = iter(rows)
+    first = next(pending, None)
+    if first is None:
         return []
+    rows = itertools.chain([first], pending)
     constants = constants or {}
     connection = connections[model._default_manager.db]
-    filled = _with_defaults(model, columns, rows, constants)  # a key with a default has its value now
-    drawn = returning is not None and returning not in filled[0]  # a key the database must give
+    filled, per_row, constants_filled = _with_defaults(model, columns, constants)
+    drawn = returning is not None and returning not in filled  # a key the database must give
     sequence = _key_sequence(model, connection) if drawn else None
     if not _copies(connection) or (drawn and sequence is None):
         instances = [model(**dict(zip(columns, row, strict=True)), **constants) for row in rows]
         model._default_manager.bulk_create(instances)
         return [getattr(instance, returning) for instance in instances] if returning else []
-    columns, rows, constants = filled
-    keys: list[Any] = [row[columns.index(returning)] for row in rows] if returning and not drawn else []
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    fields = [by_attname[column] for column in (*columns, *constants)]
-    quote = connection.ops.quote_name
+    fields = [by_attname[column] for column in (*filled, *constants_filled)]
     converting = [
         (index, convert)
-        for index, field in enumerate(fields[: len(columns)])
+        for index, field in enumerate(fields[: len(filled)])
         if (convert := _converter(field, connection)) is not None
     ]
     fixed = tuple(
         convert(value) if (convert := _converter(field, connection)) else value
-        for field, value in zip(fields[len(columns) :], constants.values(), strict=True)
+        for field, value in zip(fields[len(filled) :], constants_filled.values(), strict=True)
     )
-    if converting:
-        converted = [list(row) for row in rows]
-        for index, convert in converting:
-            for values in converted:
-                values[index] = convert(values[index])
-        rows = converted
+    quote = connection.ops.quote_name
     names = [quote(cast(str, field.column)) for field in fields]
+    keys: list[Any] = []
     with connection.cursor() as cursor:
         if sequence is not None:
+            rows = list(rows)
             cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, len(rows)])
             keys = [row[0] for row in cursor.fetchall()]
             names.insert(0, quote(cast(str, model._meta.pk.column)))
+        given_key = filled.index(returning) if returning and not drawn else None
         sql = f"COPY {quote(model._meta.db_table)} ({', '.join(names)}) FROM STDIN"
         with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
-            write = copy.write_row
-            if sequence is not None:
-                for key, row in zip(keys, rows, strict=True):
-                    write((key, *row, *fixed))
-            else:
-                for row in rows:
-                    write((*row, *fixed))
+            drawn_keys = iter(keys)
+            for row in rows:
+                values = [*row, *(field.get_default() for field in per_row)] if per_row else list(row)
+                if given_key is not None:
+                    keys.append(values[given_key])
+                for index, convert in converting:
+                    values[index] = convert(values[index])
+                if sequence is not None:
+                    values.insert(0, next(drawn_keys))
+                values.extend(fixed)
+                copy.write_row(values)
     return keys
 
 
@@ -232,10 +237,11 @@ def _json_text(value: Any) -> str | None:
 
 
 def _with_defaults(
-    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], constants: dict[str, Any]
-) -> tuple[list[str], Sequence[Sequence[Any]], dict[str, Any]]:
-    """The columns, rows and constants with every field they leave out filled as a model
-    instance would fill it: a callable default called for each row, any other default once."""
+    model: type[models.Model], columns: Sequence[str], constants: dict[str, Any]
+) -> tuple[list[str], list[models.Field[Any, Any]], dict[str, Any]]:
+    """The columns (then the fields given a callable default row by row, appended) and the
+    constants, with every field the rows leave out filled as a model instance would fill it:
+    a callable default called for each row (the fields returned), any other default once."""
     given = {*columns, *constants}
     constants = dict(constants)
     per_row: list[models.Field[Any, Any]] = []
@@ -253,10 +259,7 @@ def _with_defaults(
             per_row.append(field)
         elif not field.has_db_default():
             constants[field.attname] = field.get_default()
-    if per_row:
-        columns = [*columns, *(field.attname for field in per_row)]
-        rows = [[*row, *(field.get_default() for field in per_row)] for row in rows]
-    return list(columns), rows, constants
+    return [*columns, *(field.attname for field in per_row)], per_row, constants
 
 
 def insert_records(model: type[models.Model], records: Sequence[dict[str, Any]]) -> list[Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -210,21 +211,22 @@ def _create_users(
     insert_rows(
         ImportedIdentity,
         ["import_id", "user_id", "username", "data"],
-        [
+        (
             (import_id, pk, v.user.username[:255], v.user.extras())
             for v, pk in zip(verdicts, pks, strict=True)
             for import_id in dict.fromkeys(v.user.import_ids)
-        ],
+        ),
         constants={"operation_id": operation_id, "importer_key": importer_key, "created_at": now},
     )
     roles = importable_roles()
     _record_changes(
-        [
+        (
             (v, pk, ChangeAction.CREATED, _snapshot(v, fields, roles, user_adapter.has_groups))
             for v, fields, pk in zip(verdicts, values, pks, strict=True)
-        ],
+        ),
         operation_id=operation_id,
         now=now,
+        created=True,
     )
     return pks
 
@@ -268,17 +270,21 @@ def _link_and_record(verdicts: list[Verdict], *, operation_id: str, importer_key
     )
 
 
-def _record_changes(rows: list[tuple[Verdict, Any, str, dict[str, Any]]], *, operation_id: str, now: Any) -> None:
+def _record_changes(
+    rows: Iterable[tuple[Verdict, Any, str, dict[str, Any]]], *, operation_id: str, now: Any, created: bool = False
+) -> None:
+    """One change row per (verdict, user pk, action, changes). ``created``: the rows are
+    created users, which link no importId and replace no password."""
     columns = ["user_id", "action", "import_id", "email", "username", "changes"]
     constants: dict[str, Any] = {"operation_id": operation_id, "created_at": now, "undo": ""}
-    if any(v.link or v.password_hashes for v, *_ in rows):
-        columns += ["linked", "password_hashes"]
-    else:  # created users: given once, not encoded row by row
+    if created:  # given once, not encoded row by row
         constants.update(linked=[], password_hashes=None)
+    else:
+        columns += ["linked", "password_hashes"]
     insert_rows(
         ImportChange,
         columns,
-        [
+        (
             (
                 pk,
                 action,
@@ -286,10 +292,10 @@ def _record_changes(rows: list[tuple[Verdict, Any, str, dict[str, Any]]], *, ope
                 v.user.email[:254],
                 (v.username or v.user.username)[:255],
                 changes,
-                *((v.link, v.password_hashes) if len(columns) > 6 else ()),
+                *(() if created else (v.link, v.password_hashes)),
             )
             for v, pk, action, changes in rows
-        ],
+        ),
         constants=constants,
     )
 

@@ -134,7 +134,7 @@ def _stage_chunk(
         insert_rows(
             ImportRecord,
             RECORD_COLUMNS,
-            [record_values(user, default_roles) for user in users],
+            (record_values(user, default_roles) for user in users),  # made as the COPY takes them
             # errors given once: its default (list) would be called for every record
             constants={"operation_id": operation_id, "data_type": DataType.USER, "errors": []},
         )
