@@ -2,6 +2,8 @@
 staging after the run, the error report, signals and failures. Runs with the inline task
 backend on both databases; the suite also runs with a custom email-as-username user model."""
 
+import gc
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -395,3 +397,35 @@ def test_batches_fit_the_time_budget_when_the_cost_is_per_user(settings):
     settings.IMPORTOPS = {**settings.IMPORTOPS, "BATCH_SIZE": 5000, "BATCH_TIME_BUDGET": 2.0}
     sizes = simulate_sizes(lambda n: 0.001 + 0.01 * n)
     assert 190 <= sizes[-1] <= 200, sizes
+
+
+def test_batches_run_with_the_cyclic_collector_paused(api, run_to_end, monkeypatch):
+    """Every batch runs with gc off; the collector is on again once the run ends."""
+    seen = []
+    real = running.batches.batch_step
+
+    def step(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(running.batches, "batch_step", step)
+    assert gc.isenabled()
+    import_users(api, run_to_end, [user_payload(n) for n in range(3)])
+    assert seen and not any(seen)
+    assert gc.isenabled()
+
+
+def test_the_collector_comes_back_only_when_no_batch_runs_and_only_if_it_was_on():
+    assert gc.isenabled()
+    with running.collector_paused():
+        with running.collector_paused():  # another thread's batch
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with running.collector_paused():
+            pass
+        assert not gc.isenabled()  # the host turned it off: left off
+    finally:
+        gc.enable()

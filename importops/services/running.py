@@ -9,11 +9,14 @@ with batch sizes adapted to time. The last lane to finish marks the operation do
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
 import traceback
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -179,7 +182,8 @@ def _lane_drain(lane: ImportLane, holder: str) -> bool:
             retry.unit(hand_back, what="handing a lane back")
             return False
         started = time.monotonic()
-        committed = retry.unit(partial(batches.batch_step, lane, holder, size, user_adapter), what="a batch")
+        with collector_paused():
+            committed = retry.unit(partial(batches.batch_step, lane, holder, size, user_adapter), what="a batch")
         if committed is None:
             retry.unit(hand_back, what="handing a lane back")
             return False
@@ -207,6 +211,33 @@ def _next_size(size: int, committed: int, seconds: float, before: tuple[int, flo
         per_user = max(0.0, min(per_user, (seconds - before[1]) / (committed - before[0])))
     fitting = int(importops_settings.BATCH_TIME_BUDGET / per_user) if per_user > 0 else limit
     return max(1, min(fitting, size * MAX_BATCH_GROWTH, limit))
+
+
+_paused = 0
+_pause_lock = threading.Lock()
+_resume_collector = False
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a batch runs (in any thread), as it was
+    after. A batch holds tens of thousands of young objects that outlive the collector's
+    early generations and pull full collections over the whole process (measured: about an
+    eighth of a batch's Python time); they are freed by reference counting when it ends,
+    and a batch leaves a few hundred objects in cycles at most, collected when it runs again."""
+    global _paused, _resume_collector
+    with _pause_lock:
+        if _paused == 0:
+            _resume_collector = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _paused -= 1
+            if _paused == 0 and _resume_collector:
+                gc.enable()
 
 
 # -- ending ---------------------------------------------------------------------------
