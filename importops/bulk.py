@@ -161,7 +161,7 @@ def insert_rows(
         if (convert := _converter(field, connection)) is not None
     ]
     fixed = tuple(
-        convert(value) if (convert := _converter(field, connection)) else value
+        _text(convert(value) if (convert := _converter(field, connection)) else value)
         for field, value in zip(fields[len(filled) :], constants_filled.values(), strict=True)
     )
     quote = connection.ops.quote_name
@@ -230,6 +230,14 @@ def _converter(field: models.Field[Any, Any], connection: Any) -> Any:
     if type(field) in PLAIN_FIELDS:
         return None
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _text(value: Any) -> Any:
+    """A constant as it goes in every row: a time as ISO 8601 text, which PostgreSQL reads as
+    it would the time (the driver takes about a microsecond to write a time, each row)."""
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    return value
 
 
 def _json_text(value: Any) -> str | None:
