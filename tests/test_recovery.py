@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from importops.models import ImportedIdentity, ImportLane, ImportOperation, ImportRecord
-from importops.services import recovery
+from importops.services import recovery, running
 from importops.tasks import recover
 from tests.conftest import users_payload
 
@@ -79,3 +79,44 @@ def test_a_run_whose_lanes_all_finished_is_closed(dead_run):
     ImportLane.objects.filter(operation=dead_run).update(finished=True, holder="")
     recovery.sweep()
     assert ImportOperation.objects.get(pk=dead_run.pk).status == "importer_done"
+
+
+@pytest.fixture
+def lane_of_a_dead_worker(api, django_capture_on_commit_callbacks, settings):
+    """A run of 12 users over two lanes; lane 1 is held by a worker that died, its lease
+    still minutes away."""
+    settings.IMPORTOPS = {**settings.IMPORTOPS, "PARALLELISM": 2, "LEASE_SECONDS": 600}
+    api.post("import.new")
+    api.post("import.addUsers", users_payload(12))
+    with django_capture_on_commit_callbacks(execute=False):  # drained below, in this process
+        api.post("import.run")
+    operation = ImportOperation.objects.get(valid=True)
+    lane = ImportLane.objects.get(operation=operation, number=1)
+    ImportLane.objects.filter(pk=lane.pk).update(
+        holder="dead-worker", lease_expires_at=timezone.now() + timedelta(minutes=10)
+    )
+    return operation, lane
+
+
+def test_a_dead_workers_lane_with_nothing_left_does_not_hold_the_run(lane_of_a_dead_worker):
+    """The worker died after its last batch committed: the live lanes take every record, and
+    the run ends done at once instead of when the dead lane's lease lapses."""
+    operation, lane = lane_of_a_dead_worker
+    running.drain(operation_id=operation.pk)
+    finished = ImportOperation.objects.with_progress().get(pk=operation.pk)
+    assert (finished.status, finished.completed, finished.failed) == ("importer_done", 12, 0)
+    assert ImportLane.objects.get(pk=lane.pk).finished
+    assert ImportedIdentity.objects.filter(operation=operation).count() == 12
+
+
+def test_a_dead_workers_lane_with_records_it_claimed_waits_for_its_lease(lane_of_a_dead_worker):
+    """Records the dead lane had claimed are left to it: the run waits for the sweep to
+    resume that lane once its lease lapses."""
+    operation, lane = lane_of_a_dead_worker
+    claimed = list(ImportRecord.objects.order_by("id").values_list("id", flat=True)[:3])
+    ImportRecord.objects.filter(id__in=claimed).update(lane=lane)
+    running.drain(operation_id=operation.pk)
+    waiting = ImportOperation.objects.with_progress().get(pk=operation.pk)
+    assert (waiting.status, waiting.completed) == ("importer_importing_users", 9)
+    assert not ImportLane.objects.get(pk=lane.pk).finished
+    assert sorted(ImportRecord.objects.values_list("id", flat=True)) == claimed

@@ -29,6 +29,7 @@ from importops.conf import importops_settings
 from importops.importers import registry
 from importops.models import ImportLane, ImportOperation, ImportRecord
 from importops.models.operation import ExistingUsers
+from importops.models.record import DataType
 from importops.services import batches
 from importops.services.audit import CHANGE, audit
 from importops.services.batches import lease
@@ -244,10 +245,21 @@ def collector_paused() -> Iterator[None]:
 
 
 def run_finish_if_complete(*, operation_id: str) -> bool:
-    """Mark the run done once every lane has finished. True if this call finished it."""
+    """Mark the run done once every lane has finished, or has nothing left to do. True if
+    this call finished it.
+
+    A lane whose holder died after the last records were taken (by it or by other lanes)
+    would otherwise hold the run until its lease lapsed: when no user record of the run is
+    left (records a batch holds stay visible until it commits, those a dead lane had claimed
+    until it is resumed), the lanes still open are finished here.
+    """
     with transaction.atomic():
-        if ImportLane.objects.filter(operation_id=operation_id, finished=False).exists():
-            return False
+        unfinished = ImportLane.objects.filter(operation_id=operation_id, finished=False)
+        if unfinished.exists():
+            importing = ImportOperation.objects.importing().filter(pk=operation_id).exists()
+            if not importing or _records_left(operation_id):
+                return False
+            unfinished.update(finished=True, holder="", lease_expires_at=None)
         now = timezone.now()
         done = ImportOperation.objects.importing().transition(operation_id, at=now, status=Status.DONE, finished_at=now)
         if done:
@@ -256,6 +268,12 @@ def run_finish_if_complete(*, operation_id: str) -> bool:
     if done:
         logger.info("run done id=%s", operation_id)
     return bool(done)
+
+
+def _records_left(operation_id: str) -> bool:
+    return ImportRecord.objects.filter(
+        operation_id=operation_id, data_type=DataType.USER, failed=False, skipped=False
+    ).exists()
 
 
 def run_fail(*, operation_id: str, reason: str, details: str = "") -> bool:
