@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
 
 from importops.bulk import InArray, insert_rows
@@ -64,9 +64,7 @@ def batch_step(lane: ImportLane, holder: str, size: int, user_adapter: UserAdapt
         now = timezone.now()
         if not ImportLane.objects.filter(pk=lane.pk, holder=holder).update(lease_expires_at=now + lease()):
             return None
-        pending = ImportRecord.objects.filter(
-            operation_id=lane.operation_id, data_type=DataType.USER, failed=False, skipped=False
-        ).order_by("id")
+        pending = pending_users(lane.operation_id).order_by("id")
         ids = list(pending.filter(lane=lane).values_list("id", flat=True)[:size])
         if not ids:
             needs_hashing = ExpressionWrapper(Q(secret__has_key="password"), output_field=BooleanField())  # noqa: S106
@@ -83,6 +81,11 @@ def batch_step(lane: ImportLane, holder: str, size: int, user_adapter: UserAdapt
                 return _batch(lane, holder, ids, user_adapter, claimed=False)
             ImportRecord.objects.filter(InArray("id", ids)).update(lane=lane)
     return _batch(lane, holder, ids, user_adapter, claimed=True)
+
+
+def pending_users(operation_id: str) -> QuerySet[ImportRecord]:
+    """The run's staged users still to import (those a batch holds included, until it commits)."""
+    return ImportRecord.objects.filter(operation_id=operation_id, data_type=DataType.USER, failed=False, skipped=False)
 
 
 def _batch(lane: ImportLane, holder: str, ids: list[int], user_adapter: UserAdapter, *, claimed: bool) -> int | None:

@@ -29,7 +29,6 @@ from importops.conf import importops_settings
 from importops.importers import registry
 from importops.models import ImportLane, ImportOperation, ImportRecord
 from importops.models.operation import ExistingUsers
-from importops.models.record import DataType
 from importops.services import batches
 from importops.services.audit import CHANGE, audit
 from importops.services.batches import lease
@@ -257,7 +256,7 @@ def run_finish_if_complete(*, operation_id: str) -> bool:
         unfinished = ImportLane.objects.filter(operation_id=operation_id, finished=False)
         if unfinished.exists():
             importing = ImportOperation.objects.importing().filter(pk=operation_id).exists()
-            if not importing or _records_left(operation_id):
+            if not importing or batches.pending_users(operation_id).exists():
                 return False
             unfinished.update(finished=True, holder="", lease_expires_at=None)
         now = timezone.now()
@@ -268,12 +267,6 @@ def run_finish_if_complete(*, operation_id: str) -> bool:
     if done:
         logger.info("run done id=%s", operation_id)
     return bool(done)
-
-
-def _records_left(operation_id: str) -> bool:
-    return ImportRecord.objects.filter(
-        operation_id=operation_id, data_type=DataType.USER, failed=False, skipped=False
-    ).exists()
 
 
 def run_fail(*, operation_id: str, reason: str, details: str = "") -> bool:
