@@ -65,22 +65,23 @@ def batch_step(lane: ImportLane, holder: str, size: int, user_adapter: UserAdapt
         if not ImportLane.objects.filter(pk=lane.pk, holder=holder).update(lease_expires_at=now + lease()):
             return None
         pending = pending_users(lane.operation_id).order_by("id")
-        ids = list(pending.filter(lane=lane).values_list("id", flat=True)[:size])
-        if not ids:
+        if not pending.filter(lane=lane).exists():
+            # The staged users themselves are read with the claim: a batch that hashes
+            # nothing is imported from them, in this very transaction.
             needs_hashing = ExpressionWrapper(Q(secret__has_key="password"), output_field=BooleanField())  # noqa: S106
             candidates = list(
                 pending.filter(lane__isnull=True)
                 .select_for_update(skip_locked=True)
                 .annotate(needs_hashing=needs_hashing)
-                .values_list("id", "needs_hashing")[:size]
+                .values_list(*STAGED_ROW_FIELDS, "needs_hashing", named=True)[:size]
             )
             if not candidates:
                 return 0
-            ids = [pk for pk, _ in candidates]
-            if not any(hashing for _, hashing in candidates):
-                return _batch(lane, holder, ids, user_adapter, claimed=False)
-            ImportRecord.objects.filter(InArray("id", ids)).update(lane=lane)
-    return _batch(lane, holder, ids, user_adapter, claimed=True)
+            if not any(row.needs_hashing for row in candidates):
+                return _batch(lane, holder, candidates, user_adapter, claimed=False)
+            ImportRecord.objects.filter(InArray("id", [row.pk for row in candidates])).update(lane=lane)
+        rows = pending.filter(lane=lane).values_list(*STAGED_ROW_FIELDS, named=True)[:size]
+    return _batch(lane, holder, rows, user_adapter, claimed=True)
 
 
 def pending_users(operation_id: str) -> QuerySet[ImportRecord]:
@@ -88,21 +89,21 @@ def pending_users(operation_id: str) -> QuerySet[ImportRecord]:
     return ImportRecord.objects.filter(operation_id=operation_id, data_type=DataType.USER, failed=False, skipped=False)
 
 
-def _batch(lane: ImportLane, holder: str, ids: list[int], user_adapter: UserAdapter, *, claimed: bool) -> int | None:
-    """Import (a prefix of) one batch: how many records were committed, or None when the
-    run was stopped or the lease lost. ``claimed`` records belong to the lane; others are
-    locked by the caller's transaction.
+def _batch(
+    lane: ImportLane, holder: str, rows: Iterable[StagedRow], user_adapter: UserAdapter, *, claimed: bool
+) -> int | None:
+    """Import (a prefix of) one batch of staged rows, in id order: how many records were
+    committed, or None when the run was stopped or the lease lost. ``claimed`` records
+    belong to the lane; others are locked by the caller's transaction.
 
     Passwords are hashed before the batch's transaction, and only until the time budget is
     spent; claimed records left over stay with the lane and go first in its next batch.
     """
-    owner = {"lane": lane} if claimed else {"lane__isnull": True}
-    rows = ImportRecord.objects.filter(InArray("id", ids), failed=False, **owner).order_by("id")
     deadline = time.monotonic() + importops_settings.BATCH_TIME_BUDGET
     passwords: dict[int, str] = {}
     checked: dict[int, tuple[StagedUser, dict[str, Any] | None]] = {}
     taken: list[StagedRow] = []
-    for row in rows.values_list(*STAGED_ROW_FIELDS, named=True):
+    for row in rows:
         staged = user_adapter.read(row.pk, row.data, row.secret)
         checked[row.pk] = (staged, user_adapter.check(staged))
         if checked[row.pk][1] is None:
