@@ -1,10 +1,10 @@
 """Set-based SQL helpers for the batch path.
 
 On PostgreSQL a list of keys becomes one array parameter (``col = ANY(%s)``) and a list of
-rows one JSON parameter (``INSERT ... SELECT ... FROM jsonb_populate_recordset(%s)``). The
-SQL text then no longer depends on the batch size, so neither Django nor the driver compiles
-a 6,000-placeholder statement per batch, and no model instance is built per row. Other
-databases get the portable form (``IN (...)``, ``bulk_create``).
+rows one ``COPY`` (psycopg 3). The SQL text then no longer depends on the batch size, so
+neither Django nor the driver compiles a 6,000-placeholder statement per batch, and no model
+instance is built per row. Other databases get the portable form (``IN (...)``,
+``bulk_create``).
 """
 
 from __future__ import annotations

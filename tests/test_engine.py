@@ -429,3 +429,27 @@ def test_the_collector_comes_back_only_when_no_batch_runs_and_only_if_it_was_on(
         assert not gc.isenabled()  # the host turned it off: left off
     finally:
         gc.enable()
+
+
+def test_a_batch_that_hashes_nothing_reads_its_staged_users_once(api, django_capture_on_commit_callbacks):
+    """The claim reads the staged users themselves: the batch imports them without reading
+    them again by id."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from importops.models import ImportLane
+
+    api.post("import.new")
+    api.post("import.addUsers", users_payload(5))
+    with django_capture_on_commit_callbacks(execute=False):  # the batch runs below, in this process
+        api.post("import.run")
+    lane = ImportLane.objects.filter(operation__valid=True).order_by("number").first()
+    ImportLane.objects.filter(pk=lane.pk).update(holder="me")
+    users_before = User._default_manager.count()
+    with CaptureQueriesContext(connection) as queries:
+        assert running.batches.batch_step(lane, "me", 16, running.adapter()) == 5
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "importops_importrecord" in q["sql"]]
+    staged_reads = [sql for sql in reads if '"importops_importrecord"."data"' in sql]
+    assert len(staged_reads) == 1, reads
+    assert "LIMIT" in staged_reads[0], staged_reads  # the claim, not a read of its ids
+    assert User._default_manager.count() == users_before + 5
