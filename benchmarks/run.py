@@ -10,9 +10,10 @@ a fresh database:
 
 1. importops: N staged users (no passwords) imported by one real worker process
    (``manage.py importops_worker``), then by two, timed from ``import.run`` to
-   ``importer_done`` (the run's own ``started_at`` and ``finished_at``); and end to end, staging (the ``import.addUsers`` path) included. The
-   user table has the indexes of ``manage.py importops_user_indexes``, as advised for
-   production (item 6 shows the run without them);
+   ``importer_done`` (the run's own ``started_at`` and ``finished_at``); and end to end,
+   staging (the ``import.addUsers`` path) included. The user table has the indexes of
+   ``manage.py importops_user_indexes``, as advised for production (item 6 shows the run
+   without them);
 2. baseline: ``User.objects.bulk_create`` of the same users in batches of 1,000 into an
    empty user table, right before and right after the runs of item 1 (the mean is the
    baseline: the machine's speed drifts over a full run);
