@@ -453,3 +453,14 @@ def test_a_batch_that_hashes_nothing_reads_its_staged_users_once(api, django_cap
     assert len(staged_reads) == 1, reads
     assert "LIMIT" in staged_reads[0], staged_reads  # the claim, not a read of its ids
     assert User._default_manager.count() == users_before + 5
+
+
+def test_the_log_names_the_process_and_machine_that_took_a_lane(api, run_to_end, caplog):
+    """So an operator can tell which lanes a worker that died held."""
+    import os
+    import socket
+
+    with caplog.at_level("INFO", logger="importops"):
+        import_users(api, run_to_end, [user_payload(1)])
+    taken = [r.getMessage() for r in caplog.records if r.getMessage().startswith("took lane")]
+    assert taken and all(f"(process {os.getpid()} on {socket.gethostname()})" in line for line in taken), taken

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import socket
 import threading
 import time
 import traceback
@@ -41,6 +43,9 @@ logger = logging.getLogger("importops")
 #: Set when the worker process is asked to stop: lanes are handed back between batches
 #: (the sweep resumes the run), instead of the shutdown waiting for a whole drain task.
 STOPPING = threading.Event()
+
+#: Named in the log with the process id: which machine's worker took a lane.
+HOST = socket.gethostname()
 
 FIRST_BATCH_SIZE = 16
 MAX_BATCH_GROWTH = 4
@@ -132,7 +137,7 @@ def _threads() -> int:
 def _drain_lanes(operation_id: str) -> None:
     holder = uuid.uuid4().hex
     while (lane := retry.unit(partial(_lane_take, operation_id, holder), what="taking a lane")) is not None:
-        logger.info("took lane %s of run %s", lane.number, operation_id)
+        logger.info("took lane %s of run %s (process %s on %s)", lane.number, operation_id, os.getpid(), HOST)
         importing = partial(
             ImportOperation.objects.transition,
             operation_id,
