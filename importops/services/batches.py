@@ -65,9 +65,13 @@ def batch_step(lane: ImportLane, holder: str, size: int, user_adapter: UserAdapt
         if not ImportLane.objects.filter(pk=lane.pk, holder=holder).update(lease_expires_at=now + lease()):
             return None
         pending = pending_users(lane.operation_id).order_by("id")
-        if not pending.filter(lane=lane).exists():
+        mine = pending.filter(lane=lane)
+        if mine.exists():
+            rows: Iterable[StagedRow] = mine.values_list(*STAGED_ROW_FIELDS, named=True)[:size]
+        else:
             # The staged users themselves are read with the claim: a batch that hashes
-            # nothing is imported from them, in this very transaction.
+            # nothing is imported from them, in this very transaction; one that hashes
+            # marks them as the lane's and goes on with them after it commits.
             needs_hashing = ExpressionWrapper(Q(secret__has_key="password"), output_field=BooleanField())  # noqa: S106
             candidates = list(
                 pending.filter(lane__isnull=True)
@@ -80,7 +84,7 @@ def batch_step(lane: ImportLane, holder: str, size: int, user_adapter: UserAdapt
             if not any(row.needs_hashing for row in candidates):
                 return _batch(lane, holder, candidates, user_adapter, claimed=False)
             ImportRecord.objects.filter(InArray("id", [row.pk for row in candidates])).update(lane=lane)
-        rows = pending.filter(lane=lane).values_list(*STAGED_ROW_FIELDS, named=True)[:size]
+            rows = candidates
     return _batch(lane, holder, rows, user_adapter, claimed=True)
 
 
